@@ -1,0 +1,57 @@
+//! Writing results: `conversations.parquet`, `turns.parquet`, `flags.parquet` (zstd),
+//! `rejects.jsonl` and `summary.json`.
+//!
+//! Every file is written to a temporary file in the output directory and renamed into place only
+//! when the whole run succeeded, data files first and the summary last: a crashed or failed run
+//! leaves the previous complete outputs (or none), never a partial file at a final path.
+
+mod atomic;
+mod parquet;
+mod rejects;
+mod summary;
+
+use std::path::{Path, PathBuf};
+
+pub use atomic::AtomicFile;
+pub use parquet::{ParquetOutputs, conversations_batch, flags_batch, turns_batch};
+pub use rejects::RejectsWriter;
+pub use summary::{Counts, RubricInfo, StageSeconds, Summary};
+
+pub const CONVERSATIONS: &str = "conversations.parquet";
+pub const TURNS: &str = "turns.parquet";
+pub const FLAGS: &str = "flags.parquet";
+pub const REJECTS: &str = "rejects.jsonl";
+pub const SUMMARY: &str = "summary.json";
+
+/// Failures writing outputs; the run stops and final paths keep their previous content.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("{path}: cannot create output directory: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot write: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot write Parquet: {source}")]
+    Parquet {
+        path: PathBuf,
+        source: ::parquet::errors::ParquetError,
+    },
+    #[error("{path}: cannot build record batch: {source}")]
+    Arrow {
+        path: PathBuf,
+        source: arrow_schema::ArrowError,
+    },
+}
+
+/// Creates the output directory if needed.
+pub fn prepare_dir(dir: &Path) -> Result<(), OutputError> {
+    std::fs::create_dir_all(dir).map_err(|source| OutputError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })
+}

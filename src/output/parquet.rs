@@ -1,0 +1,335 @@
+//! Arrow record batches for the three tables, and their Parquet writers.
+//!
+//! The `*_batch` functions are pure (scores → Arrow), so the same tables can be handed to Spark
+//! or pyarrow without files. Column types are the plain ones every reader knows: signed integers,
+//! float64, bool, UTF-8, lists of UTF-8, and UTC microsecond timestamps.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int32Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use super::{AtomicFile, OutputError};
+use crate::score::ConversationScore;
+
+/// Rows per Parquet row group (memory per open writer is bounded by this).
+const ROW_GROUP_ROWS: usize = 64 * 1024;
+
+fn ts_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+fn list_of_strings(name: &str) -> Field {
+    Field::new_list(name, Field::new_list_field(DataType::Utf8, true), false)
+}
+
+fn utf8(name: &str, nullable: bool) -> Field {
+    Field::new(name, DataType::Utf8, nullable)
+}
+
+fn f64_col(name: &str, nullable: bool) -> Field {
+    Field::new(name, DataType::Float64, nullable)
+}
+
+fn i32_col(name: &str, nullable: bool) -> Field {
+    Field::new(name, DataType::Int32, nullable)
+}
+
+fn bool_col(name: &str, nullable: bool) -> Field {
+    Field::new(name, DataType::Boolean, nullable)
+}
+
+pub static CONVERSATIONS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        utf8("conversation_id", false),
+        utf8("agent_id", false),
+        utf8("channel", false),
+        utf8("customer_id", true),
+        Field::new("started_at", ts_type(), false),
+        Field::new("ended_at", ts_type(), false),
+        utf8("language", false),
+        utf8("declared_language", true),
+        i32_col("n_turns", false),
+        i32_col("n_customer_turns", false),
+        i32_col("n_agent_turns", false),
+        f64_col("first_response_secs", true),
+        f64_col("mean_agent_reply_secs", true),
+        f64_col("max_agent_reply_secs", true),
+        f64_col("handling_secs", false),
+        i32_col("sla_breaches", false),
+        bool_col("unanswered_customer", false),
+        f64_col("responsiveness_score", true),
+        f64_col("empathy_score", true),
+        f64_col("compliance_score", true),
+        f64_col("qa_score", false),
+        bool_col("passed", false),
+        i32_col("flag_count", false),
+        list_of_strings("signals"),
+        bool_col("resolved", true),
+        i32_col("csat", true),
+        list_of_strings("tags"),
+    ]))
+});
+
+pub static TURNS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        utf8("conversation_id", false),
+        i32_col("turn_index", false),
+        utf8("speaker", false),
+        Field::new("ts", ts_type(), false),
+        utf8("language", false),
+        utf8("text", false),
+        i32_col("n_tokens", false),
+        list_of_strings("rule_hits"),
+        list_of_strings("negated_hits"),
+        f64_col("reply_secs", true),
+    ]))
+});
+
+pub static FLAGS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        utf8("conversation_id", false),
+        utf8("agent_id", false),
+        utf8("flag", false),
+        utf8("dimension", false),
+        utf8("severity", false),
+        utf8("rule_id", true),
+        i32_col("turn_index", true),
+        utf8("evidence", false),
+        utf8("matched", true),
+        i32_col("span_start", true),
+        i32_col("span_end", true),
+        utf8("detail", false),
+    ]))
+});
+
+fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    let mut b = StringBuilder::new();
+    b.extend(values);
+    Arc::new(b.finish())
+}
+
+fn floats(values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
+    let mut b = Float64Builder::new();
+    b.extend(values);
+    Arc::new(b.finish())
+}
+
+fn ints(values: impl Iterator<Item = Option<i32>>) -> ArrayRef {
+    let mut b = Int32Builder::new();
+    b.extend(values);
+    Arc::new(b.finish())
+}
+
+fn bools(values: impl Iterator<Item = Option<bool>>) -> ArrayRef {
+    let mut b = BooleanBuilder::new();
+    b.extend(values);
+    Arc::new(b.finish())
+}
+
+fn timestamps(values: impl Iterator<Item = chrono::DateTime<chrono::Utc>>) -> ArrayRef {
+    let mut b = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+    for v in values {
+        b.append_value(v.timestamp_micros());
+    }
+    Arc::new(b.finish())
+}
+
+fn string_lists<'a>(values: impl Iterator<Item = &'a [String]>) -> ArrayRef {
+    let mut b = ListBuilder::new(StringBuilder::new());
+    for list in values {
+        for s in list {
+            b.values().append_value(s);
+        }
+        b.append(true);
+    }
+    Arc::new(b.finish())
+}
+
+fn batch(
+    schema: &SchemaRef,
+    columns: Vec<ArrayRef>,
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    RecordBatch::try_new(schema.clone(), columns)
+}
+
+/// One row per conversation.
+pub fn conversations_batch(
+    scores: &[ConversationScore],
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let s = scores;
+    let n = |f: fn(&ConversationScore) -> u32| ints(s.iter().map(move |c| Some(f(c) as i32)));
+    batch(
+        &CONVERSATIONS_SCHEMA,
+        vec![
+            strings(s.iter().map(|c| Some(c.conversation_id.as_str()))),
+            strings(s.iter().map(|c| Some(c.agent_id.as_str()))),
+            strings(s.iter().map(|c| Some(c.channel.as_str()))),
+            strings(s.iter().map(|c| c.customer_id.as_deref())),
+            timestamps(s.iter().map(|c| c.started_at)),
+            timestamps(s.iter().map(|c| c.ended_at)),
+            strings(s.iter().map(|c| Some(c.language.as_str()))),
+            strings(s.iter().map(|c| c.declared_language.as_deref())),
+            n(|c| c.n_turns),
+            n(|c| c.n_customer_turns),
+            n(|c| c.n_agent_turns),
+            floats(s.iter().map(|c| c.timing.first_response_secs)),
+            floats(s.iter().map(|c| c.timing.mean_agent_reply_secs)),
+            floats(s.iter().map(|c| c.timing.max_agent_reply_secs)),
+            floats(s.iter().map(|c| Some(c.timing.handling_secs))),
+            n(|c| c.timing.sla_breaches),
+            bools(s.iter().map(|c| Some(c.timing.unanswered_turn.is_some()))),
+            floats(s.iter().map(|c| c.responsiveness_score)),
+            floats(s.iter().map(|c| c.empathy_score)),
+            floats(s.iter().map(|c| c.compliance_score)),
+            floats(s.iter().map(|c| Some(c.qa_score))),
+            bools(s.iter().map(|c| Some(c.passed))),
+            n(|c| c.flags.len() as u32),
+            string_lists(s.iter().map(|c| c.signals.as_slice())),
+            bools(s.iter().map(|c| c.resolved)),
+            ints(s.iter().map(|c| c.csat.map(i32::from))),
+            string_lists(s.iter().map(|c| c.tags.as_slice())),
+        ],
+    )
+}
+
+/// One row per turn.
+pub fn turns_batch(scores: &[ConversationScore]) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let rows: Vec<_> = scores
+        .iter()
+        .flat_map(|c| c.turns.iter().map(move |t| (c, t)))
+        .collect();
+    batch(
+        &TURNS_SCHEMA,
+        vec![
+            strings(rows.iter().map(|(c, _)| Some(c.conversation_id.as_str()))),
+            ints(rows.iter().map(|(_, t)| Some(t.turn_index as i32))),
+            strings(rows.iter().map(|(_, t)| Some(t.speaker.as_str()))),
+            timestamps(rows.iter().map(|(_, t)| t.ts)),
+            strings(rows.iter().map(|(_, t)| Some(t.language.as_str()))),
+            strings(rows.iter().map(|(_, t)| Some(t.text.as_str()))),
+            ints(rows.iter().map(|(_, t)| Some(t.n_tokens as i32))),
+            string_lists(rows.iter().map(|(_, t)| t.rule_hits.as_slice())),
+            string_lists(rows.iter().map(|(_, t)| t.negated_hits.as_slice())),
+            floats(rows.iter().map(|(_, t)| t.reply_secs)),
+        ],
+    )
+}
+
+/// One row per flag.
+pub fn flags_batch(scores: &[ConversationScore]) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let rows: Vec<_> = scores
+        .iter()
+        .flat_map(|c| c.flags.iter().map(move |f| (c, f)))
+        .collect();
+    batch(
+        &FLAGS_SCHEMA,
+        vec![
+            strings(rows.iter().map(|(c, _)| Some(c.conversation_id.as_str()))),
+            strings(rows.iter().map(|(c, _)| Some(c.agent_id.as_str()))),
+            strings(rows.iter().map(|(_, f)| Some(f.kind.as_str()))),
+            strings(rows.iter().map(|(_, f)| Some(f.dimension))),
+            strings(rows.iter().map(|(_, f)| Some(f.severity.as_str()))),
+            strings(rows.iter().map(|(_, f)| f.rule_id.as_deref())),
+            ints(rows.iter().map(|(_, f)| f.turn_index.map(|t| t as i32))),
+            strings(rows.iter().map(|(_, f)| Some(f.evidence.as_str()))),
+            strings(rows.iter().map(|(_, f)| f.matched.as_deref())),
+            ints(rows.iter().map(|(_, f)| f.span.map(|s| s.0 as i32))),
+            ints(rows.iter().map(|(_, f)| f.span.map(|s| s.1 as i32))),
+            strings(rows.iter().map(|(_, f)| Some(f.detail.as_str()))),
+        ],
+    )
+}
+
+struct TableWriter {
+    path: PathBuf,
+    writer: ArrowWriter<AtomicFile>,
+}
+
+impl TableWriter {
+    fn create(path: PathBuf, schema: &SchemaRef) -> Result<TableWriter, OutputError> {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(
+                ZstdLevel::try_new(3).expect("valid zstd level"),
+            ))
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .build();
+        let file = AtomicFile::create(&path)?;
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|source| {
+            OutputError::Parquet {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        Ok(TableWriter { path, writer })
+    }
+
+    fn write(
+        &mut self,
+        batch: Result<RecordBatch, arrow_schema::ArrowError>,
+    ) -> Result<(), OutputError> {
+        let batch = batch.map_err(|source| OutputError::Arrow {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.writer
+            .write(&batch)
+            .map_err(|source| OutputError::Parquet {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    fn commit(self) -> Result<(), OutputError> {
+        let path = self.path;
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|source| OutputError::Parquet { path, source })?;
+        file.commit()
+    }
+}
+
+/// The three Parquet tables of a run, written batch by batch, committed together.
+pub struct ParquetOutputs {
+    conversations: TableWriter,
+    turns: TableWriter,
+    flags: TableWriter,
+}
+
+impl ParquetOutputs {
+    pub fn create(dir: &Path) -> Result<ParquetOutputs, OutputError> {
+        Ok(ParquetOutputs {
+            conversations: TableWriter::create(
+                dir.join(super::CONVERSATIONS),
+                &CONVERSATIONS_SCHEMA,
+            )?,
+            turns: TableWriter::create(dir.join(super::TURNS), &TURNS_SCHEMA)?,
+            flags: TableWriter::create(dir.join(super::FLAGS), &FLAGS_SCHEMA)?,
+        })
+    }
+
+    pub fn write(&mut self, scores: &[ConversationScore]) -> Result<(), OutputError> {
+        if scores.is_empty() {
+            return Ok(());
+        }
+        self.conversations.write(conversations_batch(scores))?;
+        self.turns.write(turns_batch(scores))?;
+        self.flags.write(flags_batch(scores))
+    }
+
+    /// Finishes all three files and renames them into place.
+    pub fn commit(self) -> Result<(), OutputError> {
+        self.conversations.commit()?;
+        self.turns.commit()?;
+        self.flags.commit()
+    }
+}

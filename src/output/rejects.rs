@@ -1,0 +1,68 @@
+//! `rejects.jsonl`: one JSON object per rejected input line — file, line, reason code, field,
+//! message and the start of the raw line — so nothing is ever dropped silently.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{AtomicFile, OutputError};
+use crate::input::Reject;
+
+#[derive(Serialize)]
+struct RejectRow<'a> {
+    file: &'a str,
+    line: u64,
+    code: &'a str,
+    field: Option<&'a str>,
+    reason: String,
+    raw: &'a str,
+}
+
+pub struct RejectsWriter {
+    out: BufWriter<AtomicFile>,
+    count: u64,
+}
+
+impl RejectsWriter {
+    pub fn create(path: &Path) -> Result<RejectsWriter, OutputError> {
+        Ok(RejectsWriter {
+            out: BufWriter::new(AtomicFile::create(path)?),
+            count: 0,
+        })
+    }
+
+    pub fn write(&mut self, r: &Reject) -> Result<(), OutputError> {
+        let row = RejectRow {
+            file: &r.origin.file,
+            line: r.origin.line,
+            code: r.reason.code(),
+            field: r.reason.field(),
+            reason: r.reason.to_string(),
+            raw: &r.raw,
+        };
+        let path = self.out.get_ref().path().to_path_buf();
+        serde_json::to_writer(&mut self.out, &row).map_err(|e| OutputError::Io {
+            path: path.clone(),
+            source: e.into(),
+        })?;
+        self.out
+            .write_all(b"\n")
+            .map_err(|source| OutputError::Io { path, source })?;
+        self.count += 1;
+        Ok(())
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn commit(self) -> Result<(), OutputError> {
+        let path = self.out.get_ref().path().to_path_buf();
+        let file = self.out.into_inner().map_err(|e| OutputError::Io {
+            path,
+            source: e.into_error(),
+        })?;
+        file.commit()
+    }
+}

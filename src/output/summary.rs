@@ -1,0 +1,76 @@
+//! `summary.json`: what a run read, scored and rejected, how long each stage took, and which
+//! rubric (and, later, models) produced the scores.
+
+use std::io::Write;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{AtomicFile, OutputError};
+use crate::input::SourceStats;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counts {
+    /// Non-blank input lines: always `scored + rejected`.
+    pub read: u64,
+    pub scored: u64,
+    pub rejected: u64,
+    pub blank_lines: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub turns: u64,
+    pub flags: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StageSeconds {
+    /// Wall-clock time reading and parsing input.
+    pub read: f64,
+    /// CPU time summed over worker threads.
+    pub segment: f64,
+    pub rubric: f64,
+    pub score: f64,
+    /// Wall-clock time building and writing outputs.
+    pub write: f64,
+    pub total_wall: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RubricInfo {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+    pub sha256: String,
+    pub rules: usize,
+    pub phrases: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub convqa_version: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub threads: usize,
+    pub counts: Counts,
+    /// Rejects by reason code.
+    pub rejects_by_code: std::collections::BTreeMap<String, u64>,
+    pub inputs: Vec<SourceStats>,
+    pub rubric: RubricInfo,
+    /// Models used in scoring; empty until the model stage exists.
+    pub models: Vec<String>,
+    pub stage_seconds: StageSeconds,
+    pub outputs: Vec<String>,
+}
+
+impl Summary {
+    pub fn write(&self, path: &Path) -> Result<(), OutputError> {
+        let mut f = AtomicFile::create(path)?;
+        let io = |source| OutputError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        serde_json::to_writer_pretty(&mut f, self).map_err(|e| io(e.into()))?;
+        f.write_all(b"\n").map_err(io)?;
+        f.commit()
+    }
+}

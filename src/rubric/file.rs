@@ -1,0 +1,520 @@
+//! The rubric's TOML schema and its validation into a [`Rubric`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::{
+    Dimension, Limits, Matcher, Position, Rubric, RubricError, Rule, RuleKind, Severity,
+    SpeakerScope, TimingConfig,
+};
+use crate::conversation::{Channel, Speaker};
+use crate::segment::Segmenter;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RubricFile {
+    name: String,
+    version: String,
+    pass_threshold: f64,
+    weights: WeightsFile,
+    #[serde(default)]
+    timing: TimingFile,
+    #[serde(default)]
+    negation: NegationFile,
+    #[serde(default)]
+    rule: Vec<RuleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightsFile {
+    responsiveness: f64,
+    empathy: f64,
+    compliance: f64,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct LimitsFile {
+    first_response_limit_secs: Option<f64>,
+    reply_limit_secs: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TimingFile {
+    #[serde(default = "default_first_limit")]
+    first_response_limit_secs: f64,
+    #[serde(default = "default_reply_limit")]
+    reply_limit_secs: f64,
+    #[serde(default = "default_first_weight")]
+    first_response_weight: f64,
+    #[serde(default)]
+    channel: BTreeMap<String, LimitsFile>,
+}
+
+fn default_first_limit() -> f64 {
+    300.0
+}
+fn default_reply_limit() -> f64 {
+    180.0
+}
+fn default_first_weight() -> f64 {
+    2.0
+}
+
+impl Default for TimingFile {
+    fn default() -> Self {
+        TimingFile {
+            first_response_limit_secs: default_first_limit(),
+            reply_limit_secs: default_reply_limit(),
+            first_response_weight: default_first_weight(),
+            channel: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NegationFile {
+    #[serde(default = "default_window")]
+    window: u32,
+    #[serde(default)]
+    zh: Vec<String>,
+    #[serde(default)]
+    en: Vec<String>,
+}
+
+fn default_window() -> u32 {
+    3
+}
+
+impl Default for NegationFile {
+    fn default() -> Self {
+        NegationFile {
+            window: default_window(),
+            zh: Vec::new(),
+            en: Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    #[serde(default)]
+    description: String,
+    kind: String,
+    dimension: Option<String>,
+    speaker: Option<String>,
+    first_n_agent_turns: Option<u32>,
+    last_n_agent_turns: Option<u32>,
+    when: Option<String>,
+    weight: Option<f64>,
+    severity: Option<String>,
+    negation: Option<bool>,
+    #[serde(default)]
+    zh: Vec<String>,
+    #[serde(default)]
+    en: Vec<String>,
+}
+
+pub(super) fn parse(
+    text: &str,
+    source: &str,
+    segmenter: &Segmenter,
+) -> Result<Rubric, RubricError> {
+    let file: RubricFile = toml::from_str(text).map_err(|e| RubricError::Toml {
+        path: source.to_string(),
+        message: e.to_string().trim_end().replace('\n', "\n  "),
+    })?;
+    let field_err = |field: &str, message: String| RubricError::Field {
+        path: source.to_string(),
+        field: field.to_string(),
+        message,
+    };
+    if !(0.0..=100.0).contains(&file.pass_threshold) {
+        return Err(field_err(
+            "pass_threshold",
+            format!("must be from 0 to 100, got {}", file.pass_threshold),
+        ));
+    }
+    let w = &file.weights;
+    let weights = [w.responsiveness, w.empathy, w.compliance];
+    for (d, v) in Dimension::ALL.iter().zip(weights) {
+        if !(v.is_finite() && v >= 0.0) {
+            return Err(field_err(
+                &format!("weights.{}", d.as_str()),
+                format!("must be a number >= 0, got {v}"),
+            ));
+        }
+    }
+    if weights.iter().sum::<f64>() <= 0.0 {
+        return Err(field_err(
+            "weights",
+            "at least one weight must be above 0".to_string(),
+        ));
+    }
+    let timing = timing(&file.timing, &field_err)?;
+    let rules = rules(&file.rule, source)?;
+    let negators: Vec<&str> = file
+        .negation
+        .zh
+        .iter()
+        .chain(&file.negation.en)
+        .map(String::as_str)
+        .collect();
+    let matcher = Matcher::build(&rules, &negators, file.negation.window, segmenter).map_err(
+        |(rule, phrase)| RubricError::Rule {
+            path: source.to_string(),
+            rule: rules[rule].id.clone(),
+            field: "zh/en".to_string(),
+            message: format!("phrase {phrase:?} has no words after normalization; remove it"),
+        },
+    )?;
+    Ok(Rubric {
+        name: file.name,
+        version: file.version,
+        source: source.to_string(),
+        sha256: hex(&Sha256::digest(text.as_bytes())),
+        pass_threshold: file.pass_threshold,
+        weights,
+        timing,
+        rules,
+        matcher,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn timing(
+    t: &TimingFile,
+    field_err: &dyn Fn(&str, String) -> RubricError,
+) -> Result<TimingConfig, RubricError> {
+    let positive = |field: &str, v: f64| {
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(field_err(
+                field,
+                format!("must be a number above 0, got {v}"),
+            ))
+        }
+    };
+    let base = Limits {
+        first_response_secs: positive(
+            "timing.first_response_limit_secs",
+            t.first_response_limit_secs,
+        )?,
+        reply_secs: positive("timing.reply_limit_secs", t.reply_limit_secs)?,
+    };
+    let mut limits = [base; 3];
+    for (name, l) in &t.channel {
+        let channel = Channel::parse(name).ok_or_else(|| {
+            field_err(
+                &format!("timing.channel.{name}"),
+                "unknown channel; expected chat, email or phone".to_string(),
+            )
+        })?;
+        let slot = &mut limits[channel as usize];
+        if let Some(v) = l.first_response_limit_secs {
+            slot.first_response_secs = positive(
+                &format!("timing.channel.{name}.first_response_limit_secs"),
+                v,
+            )?;
+        }
+        if let Some(v) = l.reply_limit_secs {
+            slot.reply_secs = positive(&format!("timing.channel.{name}.reply_limit_secs"), v)?;
+        }
+    }
+    let first_response_weight = positive("timing.first_response_weight", t.first_response_weight)?;
+    Ok(TimingConfig {
+        limits,
+        first_response_weight,
+    })
+}
+
+fn rules(files: &[RuleFile], source: &str) -> Result<Vec<Rule>, RubricError> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, r) in files.iter().enumerate() {
+        if r.id.trim().is_empty() {
+            return Err(RubricError::Field {
+                path: source.to_string(),
+                field: format!("rule[{i}].id"),
+                message: "every rule needs a non-empty id".to_string(),
+            });
+        }
+        if index.insert(r.id.as_str(), i).is_some() {
+            return Err(rule_err(
+                source,
+                &r.id,
+                "id",
+                "duplicate rule id; ids must be unique".to_string(),
+            ));
+        }
+    }
+    let mut rules = Vec::with_capacity(files.len());
+    for r in files {
+        let err = |field: &str, message: String| rule_err(source, &r.id, field, message);
+        let kind = match r.kind.as_str() {
+            "required" => RuleKind::Required,
+            "forbidden" => RuleKind::Forbidden,
+            "signal" => RuleKind::Signal,
+            other => {
+                return Err(err(
+                    "kind",
+                    format!("expected required, forbidden or signal, got {other:?}"),
+                ));
+            }
+        };
+        let dimension = match (kind, r.dimension.as_deref()) {
+            (RuleKind::Signal, None) => None,
+            (RuleKind::Signal, Some(_)) => {
+                return Err(err(
+                    "dimension",
+                    "signal rules do not score; remove the dimension".to_string(),
+                ));
+            }
+            (_, None) => {
+                return Err(err(
+                    "dimension",
+                    "required: empathy or compliance".to_string(),
+                ));
+            }
+            (_, Some("empathy")) => Some(Dimension::Empathy),
+            (_, Some("compliance")) => Some(Dimension::Compliance),
+            (_, Some(other)) => {
+                return Err(err(
+                    "dimension",
+                    format!("expected empathy or compliance, got {other:?}"),
+                ));
+            }
+        };
+        let default_speaker = if kind == RuleKind::Signal {
+            "customer"
+        } else {
+            "agent"
+        };
+        let speaker = match r.speaker.as_deref().unwrap_or(default_speaker) {
+            "any" => SpeakerScope::Any,
+            s => SpeakerScope::Only(Speaker::parse(s).ok_or_else(|| {
+                err(
+                    "speaker",
+                    format!("expected agent, customer, system or any, got {s:?}"),
+                )
+            })?),
+        };
+        let position = match (r.first_n_agent_turns, r.last_n_agent_turns) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    "first_n_agent_turns",
+                    "give first_n_agent_turns or last_n_agent_turns, not both".to_string(),
+                ));
+            }
+            (Some(0), _) => {
+                return Err(err("first_n_agent_turns", "must be at least 1".to_string()));
+            }
+            (_, Some(0)) => {
+                return Err(err("last_n_agent_turns", "must be at least 1".to_string()));
+            }
+            (Some(n), None) => Position::FirstAgentTurns(n),
+            (None, Some(n)) => Position::LastAgentTurns(n),
+            (None, None) => Position::Anywhere,
+        };
+        if position != Position::Anywhere && speaker != SpeakerScope::Only(Speaker::Agent) {
+            return Err(err(
+                "speaker",
+                "a position scope counts agent turns, so speaker must be \"agent\"".to_string(),
+            ));
+        }
+        let when = match &r.when {
+            None => None,
+            Some(id) => {
+                let &i = index
+                    .get(id.as_str())
+                    .ok_or_else(|| err("when", format!("no rule has id {id:?}")))?;
+                if files[i].kind != "signal" {
+                    return Err(err("when", format!("{id:?} must be a signal rule")));
+                }
+                if kind == RuleKind::Signal {
+                    return Err(err(
+                        "when",
+                        "signal rules cannot depend on another rule".to_string(),
+                    ));
+                }
+                Some(i)
+            }
+        };
+        let weight = match (kind, r.weight) {
+            (RuleKind::Signal, None) => 0.0,
+            (RuleKind::Signal, Some(_)) => {
+                return Err(err(
+                    "weight",
+                    "signal rules do not score; remove the weight".to_string(),
+                ));
+            }
+            (_, None) => {
+                return Err(err(
+                    "weight",
+                    "required for required and forbidden rules".to_string(),
+                ));
+            }
+            (_, Some(w)) if w.is_finite() && w > 0.0 && w <= 100.0 => w,
+            (_, Some(w)) => {
+                return Err(err(
+                    "weight",
+                    format!("must be above 0 and at most 100, got {w}"),
+                ));
+            }
+        };
+        let severity = match r.severity.as_deref() {
+            None if kind == RuleKind::Signal => Severity::Info,
+            None if kind == RuleKind::Forbidden => Severity::Major,
+            None => Severity::Minor,
+            Some("info") => Severity::Info,
+            Some("minor") => Severity::Minor,
+            Some("major") => Severity::Major,
+            Some("critical") => Severity::Critical,
+            Some(other) => {
+                return Err(err(
+                    "severity",
+                    format!("expected info, minor, major or critical, got {other:?}"),
+                ));
+            }
+        };
+        let phrases: Vec<String> = r.zh.iter().chain(&r.en).cloned().collect();
+        if phrases.is_empty() {
+            return Err(err("zh/en", "a rule needs at least one phrase".to_string()));
+        }
+        rules.push(Rule {
+            id: r.id.clone(),
+            description: r.description.clone(),
+            kind,
+            dimension,
+            speaker,
+            position,
+            when,
+            weight,
+            severity,
+            negation: r.negation.unwrap_or(true),
+            phrases,
+        });
+    }
+    Ok(rules)
+}
+
+fn rule_err(source: &str, rule: &str, field: &str, message: String) -> RubricError {
+    RubricError::Rule {
+        path: source.to_string(),
+        rule: rule.to_string(),
+        field: field.to_string(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::ChineseSegmenter;
+    use std::sync::LazyLock;
+
+    static SEG: LazyLock<Segmenter> = LazyLock::new(|| Segmenter::new(ChineseSegmenter::new()));
+
+    const HEAD: &str = "name = \"t\"\nversion = \"1\"\npass_threshold = 70\n[weights]\nresponsiveness = 1\nempathy = 1\ncompliance = 1\n";
+
+    fn load(rules: &str) -> Result<Rubric, RubricError> {
+        parse(&format!("{HEAD}{rules}"), "t.toml", &SEG)
+    }
+
+    fn err(rules: &str) -> String {
+        match load(rules) {
+            Ok(_) => panic!("expected an error for {rules}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const GREETING: &str = "[[rule]]\nid = \"greeting\"\nkind = \"required\"\ndimension = \"compliance\"\nweight = 10\nzh = [\"您好\"]\nen = [\"hello\"]\n";
+
+    #[test]
+    fn the_shipped_default_rubric_loads() {
+        let r = Rubric::default_rubric(&SEG).unwrap();
+        for id in [
+            "greeting",
+            "closing",
+            "apology",
+            "rude",
+            "customer_distress",
+        ] {
+            assert!(r.rule_index(id).is_some(), "default rubric lacks rule {id}");
+        }
+        assert_eq!(r.timing.limits(Channel::Chat).first_response_secs, 300.0);
+        assert_eq!(r.timing.limits(Channel::Chat).reply_secs, 180.0);
+    }
+
+    #[test]
+    fn a_valid_rule_gets_defaults() {
+        let r = load(GREETING).unwrap();
+        let g = &r.rules[0];
+        assert_eq!(g.speaker, SpeakerScope::Only(Speaker::Agent));
+        assert_eq!(g.severity, Severity::Minor);
+        assert!(g.negation);
+        assert_eq!(g.phrases, ["您好", "hello"]);
+    }
+
+    #[test]
+    fn errors_name_the_rule_and_the_field() {
+        assert_eq!(
+            err(&GREETING.replace("weight = 10", "weight = -1")),
+            "t.toml: rule \"greeting\": weight: must be above 0 and at most 100, got -1"
+        );
+        assert!(
+            err(&GREETING.replace("\"compliance\"", "\"speed\""))
+                .contains("rule \"greeting\": dimension:")
+        );
+        assert!(
+            err(&format!("{GREETING}when = \"nope\"\n"))
+                .contains("rule \"greeting\": when: no rule has id \"nope\"")
+        );
+        assert!(
+            err(&format!(
+                "{GREETING}first_n_agent_turns = 1\nlast_n_agent_turns = 1\n"
+            ))
+            .contains("not both")
+        );
+        assert!(err(&format!("{GREETING}{GREETING}")).contains("duplicate rule id"));
+        assert!(
+            err(&GREETING.replace("zh = [\"您好\"]\nen = [\"hello\"]\n", ""))
+                .contains("zh/en: a rule needs at least one phrase")
+        );
+        assert!(
+            err(&GREETING.replace("\"hello\"", "\"!!!\"")).contains("phrase \"!!!\" has no words")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_toml_are_reported_with_position() {
+        let e = err(&format!("{GREETING}wieght = 3\n"));
+        assert!(
+            e.contains("t.toml: invalid TOML") && e.contains("wieght"),
+            "{e}"
+        );
+        let e = err("[[rule]\n");
+        assert!(e.contains("line"), "{e}");
+    }
+
+    #[test]
+    fn channel_overrides_apply_to_that_channel_only() {
+        let r = load(
+            "[timing]\nreply_limit_secs = 120\n[timing.channel.email]\nreply_limit_secs = 7200\n",
+        )
+        .unwrap();
+        assert_eq!(r.timing.limits(Channel::Chat).reply_secs, 120.0);
+        assert_eq!(r.timing.limits(Channel::Email).reply_secs, 7200.0);
+        assert_eq!(r.timing.limits(Channel::Email).first_response_secs, 300.0);
+    }
+}

@@ -1,0 +1,285 @@
+//! Phrase matching: every rule's phrases in one Aho-Corasick automaton, run once per turn over
+//! the turn's tokens, with hits aligned to token boundaries and negation detected.
+//!
+//! A turn's tokens are joined into a "match text": Chinese tokens that touch are joined without
+//! a space, every other pair with one space. Phrases are normalized, segmented and joined the
+//! same way, so `Thank   you!` matches `thank you`, `請放心` matches `请放心`, and a hit must start
+//! and end on token boundaries (`hi` does not fire inside `this`, `滚` not inside `滚动`).
+
+use std::collections::{HashMap, HashSet};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::Rule;
+use crate::segment::{Segmented, Segmenter, TokenKind};
+
+/// Characters that end a clause: a negator before one does not reach past it.
+const CLAUSE_BREAKS: &[char] = &[',', '.', '!', '?', ';', ':', '。', '、', '…', '\n', '~'];
+
+/// One phrase found in one turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub rule: u32,
+    /// Index into the rule's `phrases`.
+    pub phrase: u32,
+    pub first_token: u32,
+    pub last_token: u32,
+    /// The hit's byte span in the original turn text.
+    pub orig_start: u32,
+    pub orig_end: u32,
+    /// A negator stood before it in the same clause ("not sorry", 「不生气」).
+    pub negated: bool,
+}
+
+pub struct Matcher {
+    automaton: AhoCorasick,
+    /// For each automaton pattern, the (rule, phrase) pairs it stands for.
+    targets: Vec<Vec<(u32, u32)>>,
+    negators: HashSet<String>,
+    window: usize,
+}
+
+/// Reusable buffers for matching one turn after another without allocating.
+#[derive(Default)]
+pub struct MatchScratch {
+    text: String,
+    starts: Vec<u32>,
+    ends: Vec<u32>,
+}
+
+impl Matcher {
+    /// Compiles the rules' phrases. Fails with `(rule index, phrase)` for a phrase that has no
+    /// words after normalization.
+    pub(super) fn build(
+        rules: &[Rule],
+        negators: &[&str],
+        window: u32,
+        segmenter: &Segmenter,
+    ) -> Result<Matcher, (usize, String)> {
+        let mut scratch = MatchScratch::default();
+        let mut patterns: Vec<String> = Vec::new();
+        let mut by_text: HashMap<String, usize> = HashMap::new();
+        let mut targets: Vec<Vec<(u32, u32)>> = Vec::new();
+        for (r, rule) in rules.iter().enumerate() {
+            for (p, phrase) in rule.phrases.iter().enumerate() {
+                join_tokens(&segmenter.segment(phrase), &mut scratch);
+                if scratch.text.is_empty() {
+                    return Err((r, phrase.clone()));
+                }
+                let slot = *by_text.entry(scratch.text.clone()).or_insert_with(|| {
+                    patterns.push(scratch.text.clone());
+                    targets.push(Vec::new());
+                    patterns.len() - 1
+                });
+                targets[slot].push((r as u32, p as u32));
+            }
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&patterns)
+            .expect("phrase automaton within size limits");
+        let negators = negators
+            .iter()
+            .map(|n| {
+                join_tokens(&segmenter.segment(n), &mut scratch);
+                scratch.text.clone()
+            })
+            .filter(|n| !n.is_empty())
+            .collect();
+        Ok(Matcher {
+            automaton,
+            targets,
+            negators,
+            window: window as usize,
+        })
+    }
+
+    /// Number of distinct phrases compiled.
+    pub fn pattern_count(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Appends every phrase hit in `seg` to `out`, in order of position.
+    pub fn find(&self, seg: &Segmented, scratch: &mut MatchScratch, out: &mut Vec<Hit>) {
+        if seg.tokens.is_empty() {
+            return;
+        }
+        join_tokens(seg, scratch);
+        let before = out.len();
+        for m in self.automaton.find_overlapping_iter(&scratch.text) {
+            let (Ok(first), Ok(last)) = (
+                scratch.starts.binary_search(&(m.start() as u32)),
+                scratch.ends.binary_search(&(m.end() as u32)),
+            ) else {
+                continue;
+            };
+            let negated = self.is_negated(seg, first);
+            for &(rule, phrase) in &self.targets[m.pattern().as_usize()] {
+                out.push(Hit {
+                    rule,
+                    phrase,
+                    first_token: first as u32,
+                    last_token: last as u32,
+                    orig_start: seg.tokens[first].orig_start,
+                    orig_end: seg.tokens[last].orig_end,
+                    negated,
+                });
+            }
+        }
+        out[before..].sort_by_key(|h| (h.first_token, h.last_token, h.rule, h.phrase));
+    }
+
+    /// Whether a negator stands within `window` tokens before token `first`, in the same clause.
+    fn is_negated(&self, seg: &Segmented, first: usize) -> bool {
+        let text = &seg.normalized.text;
+        let lowest = first.saturating_sub(self.window);
+        for k in (lowest..first).rev() {
+            let gap = &text[seg.tokens[k].end as usize..seg.tokens[k + 1].start as usize];
+            if gap.contains(CLAUSE_BREAKS) {
+                return false;
+            }
+            if self.negators.contains(seg.token_text(k)) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Builds the match text of a segmented text into `scratch`.
+fn join_tokens(seg: &Segmented, scratch: &mut MatchScratch) {
+    scratch.text.clear();
+    scratch.starts.clear();
+    scratch.ends.clear();
+    let mut prev: Option<&crate::segment::Token> = None;
+    for (i, t) in seg.tokens.iter().enumerate() {
+        if let Some(p) = prev {
+            let touching_chinese =
+                p.kind == TokenKind::Chinese && t.kind == TokenKind::Chinese && p.end == t.start;
+            if !touching_chinese {
+                scratch.text.push(' ');
+            }
+        }
+        scratch.starts.push(scratch.text.len() as u32);
+        scratch.text.push_str(seg.token_text(i));
+        scratch.ends.push(scratch.text.len() as u32);
+        prev = Some(t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rubric::{Position, RuleKind, Severity, SpeakerScope};
+    use crate::segment::ChineseSegmenter;
+    use std::sync::LazyLock;
+
+    static SEG: LazyLock<Segmenter> = LazyLock::new(|| Segmenter::new(ChineseSegmenter::new()));
+
+    fn rule(id: &str, phrases: &[&str]) -> Rule {
+        Rule {
+            id: id.into(),
+            description: String::new(),
+            kind: RuleKind::Forbidden,
+            dimension: None,
+            speaker: SpeakerScope::Any,
+            position: Position::Anywhere,
+            when: None,
+            weight: 1.0,
+            severity: Severity::Minor,
+            negation: true,
+            phrases: phrases.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn matcher() -> Matcher {
+        let rules = [
+            rule("apology", &["抱歉", "sorry", "my apologies"]),
+            rule("greeting", &["hi", "您好"]),
+            rule("rude", &["滚", "shut up"]),
+            rule("distress", &["生气", "frustrated"]),
+            rule("reassure", &["请放心", "don't worry"]),
+        ];
+        Matcher::build(&rules, &["不", "没", "not", "never"], 3, &SEG).unwrap()
+    }
+
+    /// (rule, original span, negated) of each hit.
+    fn hits(text: &str) -> Vec<(u32, String, bool)> {
+        let m = matcher();
+        let seg = SEG.segment(text);
+        let mut out = Vec::new();
+        m.find(&seg, &mut MatchScratch::default(), &mut out);
+        out.iter()
+            .map(|h| {
+                (
+                    h.rule,
+                    text[h.orig_start as usize..h.orig_end as usize].to_string(),
+                    h.negated,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_phrases_across_scripts_with_original_spans() {
+        assert_eq!(
+            hits("您好！很抱歉，請放心"),
+            vec![
+                (1, "您好".into(), false),
+                (0, "抱歉".into(), false),
+                (4, "請放心".into(), false),
+            ]
+        );
+        assert_eq!(
+            hits("Hi there, MY   Apologies!"),
+            vec![(1, "Hi".into(), false), (0, "MY   Apologies".into(), false),]
+        );
+    }
+
+    #[test]
+    fn hits_align_to_token_boundaries() {
+        assert!(hits("this is fine, history").is_empty());
+        assert!(
+            hits("请向下滚动页面").is_empty(),
+            "{:?}",
+            hits("请向下滚动页面")
+        );
+        assert_eq!(hits("你给我滚").len(), 1);
+    }
+
+    #[test]
+    fn negation_cancels_within_the_clause_only() {
+        assert_eq!(hits("我不生气"), vec![(3, "生气".into(), true)]);
+        assert_eq!(
+            hits("I'm not frustrated"),
+            vec![(3, "frustrated".into(), true)]
+        );
+        assert_eq!(
+            hits("Not now. I am frustrated"),
+            vec![(3, "frustrated".into(), false)]
+        );
+        assert_eq!(
+            hits("never, ever frustrated"),
+            vec![(3, "frustrated".into(), false)]
+        );
+    }
+
+    #[test]
+    fn a_phrase_that_contains_a_negator_is_not_negated_by_itself() {
+        assert_eq!(hits("Don't worry"), vec![(4, "Don't worry".into(), false)]);
+    }
+
+    #[test]
+    fn duplicate_phrases_across_rules_hit_each_rule() {
+        let rules = [rule("a", &["sorry"]), rule("b", &["SORRY"])];
+        let m = Matcher::build(&rules, &[], 3, &SEG).unwrap();
+        assert_eq!(m.pattern_count(), 1);
+        let mut out = Vec::new();
+        m.find(
+            &SEG.segment("so sorry"),
+            &mut MatchScratch::default(),
+            &mut out,
+        );
+        assert_eq!(out.iter().map(|h| h.rule).collect::<Vec<_>>(), [0, 1]);
+    }
+}

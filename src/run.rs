@@ -1,0 +1,206 @@
+//! The batch job behind `convqa score`: stream input → score in parallel batches → write outputs.
+//!
+//! Memory is bounded by one batch of conversations plus the Parquet writers' open row groups,
+//! whatever the input size. Results are written in input order, so the output bytes are the same
+//! for any `--threads`. Rejected lines go to `rejects.jsonl`; the summary's counts always add up
+//! (`read = scored + rejected`).
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::conversation::Conversation;
+use crate::input::{self, InputError, InputReader, Record, Source};
+use crate::output::{
+    self, Counts, OutputError, ParquetOutputs, RejectsWriter, RubricInfo, StageSeconds, Summary,
+};
+use crate::pipeline::{Engine, StageTimes, score_batch};
+use crate::rubric::{Rubric, RubricError};
+use crate::segment::{ChineseSegmenter, Segmenter};
+
+/// Conversations scored per parallel batch (and written per Parquet batch).
+pub const DEFAULT_BATCH_SIZE: usize = 1024;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub inputs: Vec<PathBuf>,
+    pub out: PathBuf,
+    /// A rubric file; `None` uses the built-in default.
+    pub rubric: Option<PathBuf>,
+    /// Worker threads; 0 means one per CPU core.
+    pub threads: usize,
+    pub batch_size: usize,
+    pub max_line_bytes: usize,
+    /// Show a progress bar (only drawn when stderr is a terminal).
+    pub progress: bool,
+}
+
+impl RunOptions {
+    pub fn new(inputs: Vec<PathBuf>, out: PathBuf) -> RunOptions {
+        RunOptions {
+            inputs,
+            out,
+            rubric: None,
+            threads: 0,
+            batch_size: DEFAULT_BATCH_SIZE,
+            max_line_bytes: input::DEFAULT_MAX_LINE_BYTES,
+            progress: false,
+        }
+    }
+}
+
+/// Why a run stopped. Each kind maps to its own exit code in the binary.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Rubric(#[from] RubricError),
+    #[error("cannot start {threads} worker threads: {message}")]
+    Threads { threads: usize, message: String },
+}
+
+/// Runs the whole job and returns its summary (also written to `summary.json`).
+pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
+    let started = Instant::now();
+    let started_at = chrono::Utc::now();
+    let sources = input::expand_inputs(&opts.inputs)?;
+    output::prepare_dir(&opts.out)?;
+
+    let segmenter = Segmenter::new(ChineseSegmenter::new());
+    let rubric = match &opts.rubric {
+        Some(path) => Rubric::load(path, &segmenter)?,
+        None => Rubric::default_rubric(&segmenter)?,
+    };
+    let engine = Engine::new(segmenter, rubric);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .thread_name(|i| format!("convqa-worker-{i}"))
+        .build()
+        .map_err(|e| RunError::Threads {
+            threads: opts.threads,
+            message: e.to_string(),
+        })?;
+
+    let mut parquet = ParquetOutputs::create(&opts.out)?;
+    let mut rejects = RejectsWriter::create(&opts.out.join(output::REJECTS))?;
+    let progress = progress_bar(opts.progress, &sources);
+    let mut reader = InputReader::new(sources, opts.max_line_bytes);
+
+    let mut counts = Counts::default();
+    let mut rejects_by_code: BTreeMap<String, u64> = BTreeMap::new();
+    let mut stages = StageTimes::default();
+    let (mut read_time, mut write_time) = (Duration::ZERO, Duration::ZERO);
+    let mut batch: Vec<Conversation> = Vec::with_capacity(opts.batch_size);
+    loop {
+        let t = Instant::now();
+        let record = reader.next()?;
+        read_time += t.elapsed();
+        let done = record.is_none();
+        match record {
+            Some(Record::Conversation(c)) => batch.push(*c),
+            Some(Record::Rejected(r)) => {
+                *rejects_by_code
+                    .entry(r.reason.code().to_string())
+                    .or_default() += 1;
+                rejects.write(&r)?;
+            }
+            None => {}
+        }
+        if batch.len() >= opts.batch_size || (done && !batch.is_empty()) {
+            let (scores, times) = pool.install(|| score_batch(&engine, &batch));
+            stages += times;
+            let t = Instant::now();
+            parquet.write(&scores)?;
+            write_time += t.elapsed();
+            counts.scored += scores.len() as u64;
+            counts.passed += scores.iter().filter(|s| s.passed).count() as u64;
+            counts.turns += scores.iter().map(|s| s.turns.len() as u64).sum::<u64>();
+            counts.flags += scores.iter().map(|s| s.flags.len() as u64).sum::<u64>();
+            batch.clear();
+            progress.set_position(reader.bytes_read());
+        }
+        if done {
+            break;
+        }
+    }
+    progress.finish_and_clear();
+
+    let t = Instant::now();
+    counts.rejected = rejects.count();
+    counts.read = counts.scored + counts.rejected;
+    counts.failed = counts.scored - counts.passed;
+    counts.blank_lines = reader.stats().iter().map(|s| s.blank_lines).sum();
+    parquet.commit()?;
+    rejects.commit()?;
+    write_time += t.elapsed();
+
+    let rubric = &engine.rubric;
+    let summary = Summary {
+        convqa_version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: started_at.to_rfc3339(),
+        finished_at: chrono::Utc::now().to_rfc3339(),
+        threads: pool.current_num_threads(),
+        counts,
+        rejects_by_code,
+        inputs: reader.stats().to_vec(),
+        rubric: RubricInfo {
+            name: rubric.name.clone(),
+            version: rubric.version.clone(),
+            source: rubric.source.clone(),
+            sha256: rubric.sha256.clone(),
+            rules: rubric.rules.len(),
+            phrases: rubric.matcher.pattern_count(),
+        },
+        models: Vec::new(),
+        stage_seconds: StageSeconds {
+            read: read_time.as_secs_f64(),
+            segment: stages.segment.as_secs_f64(),
+            rubric: stages.rubric.as_secs_f64(),
+            score: stages.score.as_secs_f64(),
+            write: write_time.as_secs_f64(),
+            total_wall: started.elapsed().as_secs_f64(),
+        },
+        outputs: [
+            output::CONVERSATIONS,
+            output::TURNS,
+            output::FLAGS,
+            output::REJECTS,
+            output::SUMMARY,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    };
+    summary.write(&opts.out.join(output::SUMMARY))?;
+    Ok(summary)
+}
+
+fn progress_bar(wanted: bool, sources: &[Source]) -> ProgressBar {
+    if !wanted || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let sizes: Option<u64> = sources
+        .iter()
+        .map(|s| match s {
+            Source::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Source::Stdin => None,
+        })
+        .sum();
+    let bar = match sizes {
+        Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+    };
+    let style = ProgressStyle::with_template(
+        "{spinner} scoring [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+    )
+    .expect("valid template")
+    .progress_chars("=> ");
+    bar.set_style(style);
+    bar
+}

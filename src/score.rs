@@ -1,0 +1,460 @@
+//! Scoring: rule outcomes and timing KPIs → dimension subscores (0–100), the weighted
+//! `qa_score`, pass/fail and flags, each flag with its evidence (turn index and text).
+//!
+//! Formulas (also in the README):
+//! - empathy / compliance: `100 × (weight of applicable required rules met) / (weight of
+//!   applicable required rules)`, or 100 when none applied, minus each forbidden hit's weight,
+//!   clamped to 0–100; null when the dimension had nothing to judge (no applicable required rule
+//!   and no forbidden rule in it).
+//! - responsiveness: the weighted mean of per-reply credit (1 within the limit, falling linearly
+//!   to 0 at twice the limit; the first reply weighs `first_response_weight`), an unanswered final
+//!   customer message counting as a reply with credit 0; null with no customer turn.
+//! - qa_score: the weighted mean of the non-null subscores; `passed` when it reaches the rubric's
+//!   `pass_threshold` and no flag is critical.
+
+use chrono::{DateTime, Utc};
+
+use crate::conversation::{Channel, Conversation, Speaker};
+use crate::language::Language;
+use crate::rubric::{Dimension, Rubric, RuleKind, RuleOutcome, Severity};
+use crate::timing::{Reply, TimingKpis};
+
+/// What a flag is about. `as_str` is the `flag` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlagKind {
+    MissingPhrase,
+    ForbiddenPhrase,
+    CustomerSignal,
+    SlowFirstResponse,
+    SlowReply,
+    UnansweredCustomer,
+    TimestampsOutOfOrder,
+}
+
+impl FlagKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagKind::MissingPhrase => "missing_phrase",
+            FlagKind::ForbiddenPhrase => "forbidden_phrase",
+            FlagKind::CustomerSignal => "customer_signal",
+            FlagKind::SlowFirstResponse => "slow_first_response",
+            FlagKind::SlowReply => "slow_reply",
+            FlagKind::UnansweredCustomer => "unanswered_customer",
+            FlagKind::TimestampsOutOfOrder => "timestamps_out_of_order",
+        }
+    }
+}
+
+/// One finding a QA reviewer can check: what, how bad, and where (turn and exact span).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flag {
+    pub kind: FlagKind,
+    /// `responsiveness`, `empathy`, `compliance`, `signal` or `data`.
+    pub dimension: &'static str,
+    pub severity: Severity,
+    pub rule_id: Option<String>,
+    pub turn_index: Option<u32>,
+    /// The flagged turn's original text (empty when no turn applies).
+    pub evidence: String,
+    /// The matched phrase as written in the turn, and its byte span there.
+    pub matched: Option<String>,
+    pub span: Option<(u32, u32)>,
+    /// The reason in plain words.
+    pub detail: String,
+}
+
+/// Per-turn results (one row of `turns.parquet`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnResult {
+    pub turn_index: u32,
+    pub speaker: Speaker,
+    pub ts: DateTime<Utc>,
+    pub language: Language,
+    pub text: String,
+    pub n_tokens: u32,
+    /// Rule ids hit in this turn (counted hits, in position order).
+    pub rule_hits: Vec<String>,
+    /// Rule ids whose phrase appeared here but was cancelled by a negator.
+    pub negated_hits: Vec<String>,
+    /// For an agent reply: how long the customer had waited.
+    pub reply_secs: Option<f64>,
+}
+
+/// Everything convqa concludes about one conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationScore {
+    pub conversation_id: String,
+    pub agent_id: String,
+    pub channel: Channel,
+    pub customer_id: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    pub language: Language,
+    pub declared_language: Option<String>,
+    pub n_turns: u32,
+    pub n_customer_turns: u32,
+    pub n_agent_turns: u32,
+    pub timing: TimingKpis,
+    pub responsiveness_score: Option<f64>,
+    pub empathy_score: Option<f64>,
+    pub compliance_score: Option<f64>,
+    pub qa_score: f64,
+    pub passed: bool,
+    /// Ids of the signal rules that fired (complaint, churn_risk, ...).
+    pub signals: Vec<String>,
+    pub resolved: Option<bool>,
+    pub csat: Option<u8>,
+    pub tags: Vec<String>,
+    pub flags: Vec<Flag>,
+    pub turns: Vec<TurnResult>,
+}
+
+/// Builds the score of one conversation from its stage results.
+pub fn score(
+    conv: &Conversation,
+    rubric: &Rubric,
+    turns: Vec<TurnResult>,
+    outcomes: &[RuleOutcome],
+    timing: TimingKpis,
+) -> ConversationScore {
+    let mut flags = Vec::new();
+    let mut rule_score = |d: Dimension| dimension_score(conv, rubric, outcomes, d, &mut flags);
+    let empathy_score = rule_score(Dimension::Empathy);
+    let compliance_score = rule_score(Dimension::Compliance);
+    let responsiveness_score = responsiveness(conv, rubric, &timing, &mut flags);
+    let mut signals = Vec::new();
+    for (rule, outcome) in rubric.rules.iter().zip(outcomes) {
+        if rule.kind != RuleKind::Signal {
+            continue;
+        }
+        if let Some(first) = outcome.hits.first() {
+            signals.push(rule.id.clone());
+            let n = outcome.hits.len();
+            let detail = format!(
+                "customer signal {:?}{}",
+                rule.id,
+                if n > 1 {
+                    format!(" ({n} mentions)")
+                } else {
+                    String::new()
+                }
+            );
+            flags.push(phrase_flag(
+                conv,
+                FlagKind::CustomerSignal,
+                "signal",
+                rule,
+                first,
+                detail,
+            ));
+        }
+    }
+    if let Some(t) = timing.out_of_order_turn {
+        flags.push(turn_flag(
+            conv,
+            FlagKind::TimestampsOutOfOrder,
+            "data",
+            Severity::Info,
+            Some(t),
+            "this turn's timestamp is earlier than the previous turn's; its wait counts as 0 s"
+                .into(),
+        ));
+    }
+    flags.sort_by_key(|f| f.turn_index.unwrap_or(u32::MAX));
+
+    let subscores = [
+        (Dimension::Responsiveness, responsiveness_score),
+        (Dimension::Empathy, empathy_score),
+        (Dimension::Compliance, compliance_score),
+    ];
+    let (sum, weights) = subscores
+        .iter()
+        .filter_map(|(d, s)| s.map(|s| (s * rubric.weight(*d), rubric.weight(*d))))
+        .fold((0.0, 0.0), |(a, b), (x, w)| (a + x, b + w));
+    let qa_score = if weights > 0.0 {
+        round1(sum / weights)
+    } else {
+        100.0
+    };
+    let passed = qa_score >= rubric.pass_threshold
+        && !flags.iter().any(|f| f.severity == Severity::Critical);
+
+    let count = |s: Speaker| conv.turns.iter().filter(|t| t.speaker == s).count() as u32;
+    let first_ts = conv
+        .turns
+        .first()
+        .map(|t| t.ts.to_utc())
+        .expect("validated: at least one turn");
+    ConversationScore {
+        conversation_id: conv.conversation_id.clone(),
+        agent_id: conv.agent_id.clone(),
+        channel: conv.channel,
+        customer_id: conv.customer_id.clone(),
+        started_at: conv.started_at.map_or(first_ts, |t| t.to_utc()),
+        ended_at: conv
+            .turns
+            .iter()
+            .map(|t| t.ts.to_utc())
+            .max()
+            .unwrap_or(first_ts),
+        language: crate::language::conversation_language(turns.iter().map(|t| t.language)),
+        declared_language: conv.declared_language.clone(),
+        n_turns: conv.turns.len() as u32,
+        n_customer_turns: count(Speaker::Customer),
+        n_agent_turns: count(Speaker::Agent),
+        timing,
+        responsiveness_score,
+        empathy_score,
+        compliance_score,
+        qa_score,
+        passed,
+        signals,
+        resolved: conv.resolved,
+        csat: conv.csat,
+        tags: conv.tags.clone(),
+        flags,
+        turns,
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn dimension_score(
+    conv: &Conversation,
+    rubric: &Rubric,
+    outcomes: &[RuleOutcome],
+    dimension: Dimension,
+    flags: &mut Vec<Flag>,
+) -> Option<f64> {
+    let mut applicable = 0.0;
+    let mut met = 0.0;
+    let mut penalty = 0.0;
+    let mut judged = false;
+    for (rule, outcome) in rubric.rules.iter().zip(outcomes) {
+        if rule.dimension != Some(dimension) {
+            continue;
+        }
+        match rule.kind {
+            RuleKind::Required if outcome.applicable => {
+                judged = true;
+                applicable += rule.weight;
+                if !outcome.hits.is_empty() {
+                    met += rule.weight;
+                    continue;
+                }
+                let mut detail = format!("missing {:?}", rule.id);
+                if !rule.description.is_empty() {
+                    detail = format!("{detail}: {}", rule.description);
+                }
+                if rule.when.is_some() {
+                    detail.push_str(" (the customer's message at this turn called for it)");
+                }
+                if !outcome.negated.is_empty() {
+                    detail.push_str(&format!(
+                        "; {} mention(s) cancelled by negation",
+                        outcome.negated.len()
+                    ));
+                }
+                let f = turn_flag(
+                    conv,
+                    FlagKind::MissingPhrase,
+                    dimension.as_str(),
+                    rule.severity,
+                    outcome.expected_turn,
+                    detail,
+                );
+                flags.push(Flag {
+                    rule_id: Some(rule.id.clone()),
+                    ..f
+                });
+            }
+            RuleKind::Forbidden => {
+                judged = true;
+                for hit in &outcome.hits {
+                    penalty += rule.weight;
+                    let detail = format!("forbidden {:?}{}", rule.id, describe(&rule.description));
+                    flags.push(phrase_flag(
+                        conv,
+                        FlagKind::ForbiddenPhrase,
+                        dimension.as_str(),
+                        rule,
+                        hit,
+                        detail,
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    if !judged {
+        return None;
+    }
+    let base = if applicable > 0.0 {
+        100.0 * met / applicable
+    } else {
+        100.0
+    };
+    Some(round1((base - penalty).clamp(0.0, 100.0)))
+}
+
+fn describe(description: &str) -> String {
+    if description.is_empty() {
+        String::new()
+    } else {
+        format!(": {description}")
+    }
+}
+
+fn responsiveness(
+    conv: &Conversation,
+    rubric: &Rubric,
+    timing: &TimingKpis,
+    flags: &mut Vec<Flag>,
+) -> Option<f64> {
+    if !timing.has_customer_turn {
+        return None;
+    }
+    let first_weight = rubric.timing.first_response_weight;
+    let mut total = 0.0;
+    let mut credit = 0.0;
+    for r in &timing.replies {
+        let w = if r.first { first_weight } else { 1.0 };
+        total += w;
+        credit += w * reply_credit(r);
+        if r.breached() {
+            let (kind, severity, what) = if r.first {
+                (
+                    FlagKind::SlowFirstResponse,
+                    Severity::Major,
+                    "first response",
+                )
+            } else {
+                (FlagKind::SlowReply, Severity::Minor, "reply")
+            };
+            let detail = format!(
+                "{what} after {} (limit {}), counted from the customer's message at turn {}",
+                duration(r.secs),
+                duration(r.limit_secs),
+                r.waiting_since
+            );
+            flags.push(turn_flag(
+                conv,
+                kind,
+                "responsiveness",
+                severity,
+                Some(r.turn),
+                detail,
+            ));
+        }
+    }
+    if let Some(t) = timing.unanswered_turn {
+        total += if timing.replies.is_empty() {
+            first_weight
+        } else {
+            1.0
+        };
+        let detail = "the customer's last message got no agent reply".to_string();
+        flags.push(turn_flag(
+            conv,
+            FlagKind::UnansweredCustomer,
+            "responsiveness",
+            Severity::Major,
+            Some(t),
+            detail,
+        ));
+    }
+    Some(round1(100.0 * credit / total))
+}
+
+/// 1 within the limit, falling linearly to 0 at twice the limit.
+fn reply_credit(r: &Reply) -> f64 {
+    if r.secs <= r.limit_secs {
+        1.0
+    } else {
+        (1.0 - (r.secs - r.limit_secs) / r.limit_secs).max(0.0)
+    }
+}
+
+/// `7 min 12 s`, `45 s`, `3 h 5 min`.
+fn duration(secs: f64) -> String {
+    let s = secs.round() as i64;
+    match s {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn turn_flag(
+    conv: &Conversation,
+    kind: FlagKind,
+    dimension: &'static str,
+    severity: Severity,
+    turn: Option<u32>,
+    detail: String,
+) -> Flag {
+    Flag {
+        kind,
+        dimension,
+        severity,
+        rule_id: None,
+        turn_index: turn,
+        evidence: turn
+            .map(|t| conv.turns[t as usize].text.clone())
+            .unwrap_or_default(),
+        matched: None,
+        span: None,
+        detail,
+    }
+}
+
+fn phrase_flag(
+    conv: &Conversation,
+    kind: FlagKind,
+    dimension: &'static str,
+    rule: &crate::rubric::Rule,
+    hit: &crate::rubric::TurnHit,
+    detail: String,
+) -> Flag {
+    let text = &conv.turns[hit.turn as usize].text;
+    let (s, e) = (hit.hit.orig_start, hit.hit.orig_end);
+    Flag {
+        kind,
+        dimension,
+        severity: rule.severity,
+        rule_id: Some(rule.id.clone()),
+        turn_index: Some(hit.turn),
+        evidence: text.clone(),
+        matched: Some(text[s as usize..e as usize].to_string()),
+        span: Some((s, e)),
+        detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(45.2), "45 s");
+        assert_eq!(duration(432.0), "7 min 12 s");
+        assert_eq!(duration(11100.0), "3 h 5 min");
+    }
+
+    #[test]
+    fn reply_credit_falls_to_zero_at_twice_the_limit() {
+        let r = |secs| Reply {
+            turn: 1,
+            waiting_since: 0,
+            secs,
+            limit_secs: 180.0,
+            first: false,
+        };
+        assert_eq!(reply_credit(&r(180.0)), 1.0);
+        assert_eq!(reply_credit(&r(270.0)), 0.5);
+        assert_eq!(reply_credit(&r(400.0)), 0.0);
+    }
+}

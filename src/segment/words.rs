@@ -1,0 +1,17 @@
+//! Word segmentation for non-Chinese runs: Unicode word boundaries (UAX #29), which keep
+//! contractions ("don't") and numbers ("3.5") whole and drop punctuation and spaces.
+
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::RunSegmenter;
+
+pub struct WordSegmenter;
+
+impl RunSegmenter for WordSegmenter {
+    fn segment_run(&self, run: &str, base: usize, out: &mut Vec<(usize, usize)>) {
+        out.extend(
+            run.unicode_word_indices()
+                .map(|(i, w)| (base + i, base + i + w.len())),
+        );
+    }
+}
