@@ -1,11 +1,14 @@
 //! Language of a turn and of a conversation: `zh-Hans`, `zh-Hant`, `en`, `mixed` (code-switched
-//! Chinese and Latin text in one turn), `other` or `none` (no letters at all).
+//! Chinese and English in one turn), `other` or `none` (no words at all).
 //!
-//! Script shares come from the normalizer's counts (Unicode script property); Latin-only text is
-//! checked with `whatlang`, and only a reliable non-English verdict makes it `other`, because chat
-//! turns are short ("ok thx") and English is what Latin text means in our traffic.
+//! Decided on the segmented tokens: Chinese words against Latin words (letters only, so order
+//! numbers such as `DD20261027` or user names such as `lily_0918` do not count as English).
+//! Traditional means the Traditional→Simplified conversion changed a character. Latin-only text
+//! is checked with `whatlang`, and only a reliable non-English verdict makes it `other`, because
+//! chat turns are short ("ok thx") and English is what Latin text means in our traffic.
 
 use crate::normalize::NormalizedText;
+use crate::segment::{Token, TokenKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Language {
@@ -34,34 +37,35 @@ impl Language {
     }
 }
 
-/// A script needs at least this share of the letters (Han characters + Latin letters) for a
-/// turn to count as mixed rather than as the other script with a borrowed word.
-const MIXED_MIN_SHARE: f32 = 0.15;
+/// Latin words need at least this share of a turn's words (Chinese + Latin) for the turn to be
+/// mixed rather than Chinese with a borrowed word ("你们的app闪退").
+const MIXED_MIN_LATIN_SHARE: f32 = 0.2;
 
-/// The language of one turn.
-pub fn detect(norm: &NormalizedText) -> Language {
-    let han = norm.han_chars as f32;
-    let latin = norm.latin_letters as f32;
-    let total = han + latin;
-    if total == 0.0 {
-        return Language::None;
-    }
-    let han_share = han / total;
-    if han_share > 0.0 && han_share < 1.0 && han >= 2.0 && latin >= 2.0 {
-        if han_share >= MIXED_MIN_SHARE && han_share <= 1.0 - MIXED_MIN_SHARE {
-            return Language::Mixed;
+/// The language of one turn from its normalized text and tokens.
+pub fn detect(norm: &NormalizedText, tokens: &[Token]) -> Language {
+    let mut chinese = 0u32;
+    let mut latin = 0u32;
+    for t in tokens {
+        match t.kind {
+            TokenKind::Chinese => chinese += 1,
+            TokenKind::Word => {
+                let word = &norm.text[t.range()];
+                latin += word.chars().all(|c| c.is_alphabetic() || c == '\'') as u32;
+            }
         }
     }
-    if han_share >= 0.5 {
-        return if norm.traditional_chars > 0 {
-            Language::ZhHant
-        } else {
-            Language::ZhHans
-        };
-    }
-    match whatlang::detect(&norm.text) {
-        Some(info) if info.is_reliable() && info.lang() != whatlang::Lang::Eng => Language::Other,
-        _ => Language::En,
+    let share = latin as f32 / (chinese + latin).max(1) as f32;
+    match (chinese, latin) {
+        (0, 0) => Language::None,
+        (0, _) => match whatlang::detect(&norm.text) {
+            Some(info) if info.is_reliable() && info.lang() != whatlang::Lang::Eng => {
+                Language::Other
+            }
+            _ => Language::En,
+        },
+        (_, _) if share >= MIXED_MIN_LATIN_SHARE => Language::Mixed,
+        _ if norm.traditional_chars > 0 => Language::ZhHant,
+        _ => Language::ZhHans,
     }
 }
 
@@ -101,30 +105,27 @@ impl Language {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::normalize::normalize;
+    use crate::segment::tests::SEGMENTER;
 
     fn lang(s: &str) -> Language {
-        detect(&normalize(s))
+        SEGMENTER.segment(s).language
     }
 
     #[test]
     fn detects_each_language() {
         assert_eq!(lang("你好，我的账单多扣了30元"), Language::ZhHans);
         assert_eq!(lang("您好，很抱歉造成您的不便，請放心"), Language::ZhHant);
-        assert_eq!(
-            lang("Hi, I was charged twice for my subscription this month."),
-            Language::En
-        );
+        assert_eq!(lang("Hi, I was charged twice for my subscription this month."), Language::En);
         assert_eq!(lang("OK 我帮你 check 一下 order status"), Language::Mixed);
         assert_eq!(lang("12345 !!!"), Language::None);
     }
 
     #[test]
-    fn a_borrowed_word_does_not_make_a_turn_mixed() {
-        assert_eq!(
-            lang("我已经在网上提交了退款申请，但是一直显示处理中，请问需要多久才能到账呢？OK"),
-            Language::ZhHans
-        );
+    fn identifiers_and_borrowed_words_do_not_make_a_turn_mixed() {
+        assert_eq!(lang("订单号 DD20261027448815"), Language::ZhHans);
+        assert_eq!(lang("账号是 lily_0918，原来的手机号是137****5521"), Language::ZhHans);
+        assert_eq!(lang("你好，你们的app在安卓上打开就闪退"), Language::ZhHans);
+        assert_eq!(lang("CK1103-0921"), Language::None);
     }
 
     #[test]

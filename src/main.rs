@@ -56,15 +56,7 @@ mod exit {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Score {
-            inputs,
-            out,
-            rubric,
-            threads,
-            batch_size,
-            max_line_bytes,
-            quiet,
-        } => {
+        Command::Score { inputs, out, rubric, threads, batch_size, max_line_bytes, quiet } => {
             let opts = RunOptions {
                 inputs,
                 out: out.clone(),

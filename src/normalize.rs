@@ -20,11 +20,8 @@ pub struct NormalizedText {
     /// cluster of the original (or one run of Chinese whose conversion changed its length).
     chunks: Vec<(u32, u32)>,
     original_len: u32,
-    /// Chinese characters in the text, and how many of them Traditional→Simplified changed.
-    pub han_chars: u32,
+    /// How many Chinese characters the Traditional→Simplified conversion changed.
     pub traditional_chars: u32,
-    /// Latin letters (after folding), for language detection.
-    pub latin_letters: u32,
 }
 
 impl NormalizedText {
@@ -70,9 +67,7 @@ impl OffsetMap<'_> {
     }
 
     fn chunk_index(&self, norm: usize) -> usize {
-        self.chunks
-            .partition_point(|c| c.0 as usize <= norm)
-            .saturating_sub(1)
+        self.chunks.partition_point(|c| c.0 as usize <= norm).saturating_sub(1)
     }
 }
 
@@ -84,12 +79,10 @@ pub(crate) fn is_han(c: char) -> bool {
 pub fn normalize(original: &str) -> NormalizedText {
     let mut folded = String::with_capacity(original.len());
     let mut chunks: Vec<(u32, u32)> = Vec::with_capacity(original.len());
-    let mut latin_letters = 0u32;
     for (at, g) in original.grapheme_indices(true) {
         chunks.push((folded.len() as u32, at as u32));
         if g.is_ascii() {
             for b in g.bytes() {
-                latin_letters += b.is_ascii_alphabetic() as u32;
                 folded.push(b.to_ascii_lowercase() as char);
             }
             continue;
@@ -100,7 +93,6 @@ pub fn normalize(original: &str) -> NormalizedText {
                 c => c,
             };
             for l in c.to_lowercase() {
-                latin_letters += (l.script() == Script::Latin && l.is_alphabetic()) as u32;
                 folded.push(l);
             }
         }
@@ -109,9 +101,7 @@ pub fn normalize(original: &str) -> NormalizedText {
         text: folded,
         chunks,
         original_len: original.len() as u32,
-        han_chars: 0,
         traditional_chars: 0,
-        latin_letters,
     };
     to_simplified(&mut out);
     out
@@ -125,11 +115,8 @@ fn to_simplified(norm: &mut NormalizedText) {
     }
     let text = std::mem::take(&mut norm.text);
     let old_chunks = std::mem::take(&mut norm.chunks);
-    let old = OffsetMap {
-        chunks: &old_chunks,
-        norm_len: text.len(),
-        original_len: norm.original_len,
-    };
+    let old =
+        OffsetMap { chunks: &old_chunks, norm_len: text.len(), original_len: norm.original_len };
     let mut out = String::with_capacity(text.len());
     let mut chunks: Vec<(u32, u32)> = Vec::with_capacity(old_chunks.len());
     let mut rest = text.as_str();
@@ -138,12 +125,7 @@ fn to_simplified(norm: &mut NormalizedText) {
         let run_len = han_run_len(rest);
         if run_len == 0 {
             let c = rest.chars().next().expect("non-empty");
-            push_mapped(
-                &mut out,
-                &mut chunks,
-                old.original_at(base),
-                c.encode_utf8(&mut [0; 4]),
-            );
+            push_mapped(&mut out, &mut chunks, old.original_at(base), c.encode_utf8(&mut [0; 4]));
             base += c.len_utf8();
             rest = &rest[c.len_utf8()..];
             continue;
@@ -151,7 +133,6 @@ fn to_simplified(norm: &mut NormalizedText) {
         let run = &rest[..run_len];
         let converted = zhconv(run, Variant::ZhHans);
         let han = run.chars().count() as u32;
-        norm.han_chars += han;
         if converted.chars().count() as u32 == han {
             for ((off, from), to) in run.char_indices().zip(converted.chars()) {
                 norm.traditional_chars += (from != to) as u32;
@@ -172,9 +153,7 @@ fn to_simplified(norm: &mut NormalizedText) {
 }
 
 fn han_run_len(s: &str) -> usize {
-    s.char_indices()
-        .find(|&(_, c)| !is_han(c))
-        .map_or(s.len(), |(i, _)| i)
+    s.char_indices().find(|&(_, c)| !is_han(c)).map_or(s.len(), |(i, _)| i)
 }
 
 /// Appends `piece`, which came from original offset `orig`, starting a new chunk unless it
@@ -211,7 +190,6 @@ mod tests {
         assert_eq!(n.text, "很抱歉造成您的不便,请放心");
         assert_eq!(span(original, &n, "请放心"), "請放心");
         assert!(n.traditional_chars >= 1);
-        assert_eq!(n.han_chars, 12);
     }
 
     #[test]

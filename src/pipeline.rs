@@ -51,11 +51,7 @@ impl Engine {
 
     /// Scores one conversation.
     pub fn score(&self, conv: &Conversation) -> ConversationScore {
-        self.score_timed(
-            conv,
-            &mut MatchScratch::default(),
-            &mut StageTimes::default(),
-        )
+        self.score_timed(conv, &mut MatchScratch::default(), &mut StageTimes::default())
     }
 
     /// Scores one conversation, reusing `scratch` and adding stage times to `times`.
@@ -66,11 +62,8 @@ impl Engine {
         times: &mut StageTimes,
     ) -> ConversationScore {
         let t0 = Instant::now();
-        let segmented: Vec<_> = conv
-            .turns
-            .iter()
-            .map(|t| self.segmenter.segment(&t.text))
-            .collect();
+        let segmented: Vec<_> =
+            conv.turns.iter().map(|t| self.segmenter.segment(&t.text)).collect();
         let t1 = Instant::now();
         let hits: Vec<Vec<rubric::Hit>> = segmented
             .iter()
@@ -87,11 +80,7 @@ impl Engine {
         let turns = turn_results(conv, &self.rubric, &segmented, &outcomes, &kpis);
         let result = score::score(conv, &self.rubric, turns, &outcomes, kpis);
         let t3 = Instant::now();
-        *times += StageTimes {
-            segment: t1 - t0,
-            rubric: t2 - t1,
-            score: t3 - t2,
-        };
+        *times += StageTimes { segment: t1 - t0, rubric: t2 - t1, score: t3 - t2 };
         result
     }
 }
@@ -151,10 +140,8 @@ pub fn score_batch(
     if rayon::current_num_threads() <= 1 {
         let mut scratch = MatchScratch::default();
         let mut times = StageTimes::default();
-        let scores = batch
-            .iter()
-            .map(|c| engine.score_timed(c, &mut scratch, &mut times))
-            .collect();
+        let scores =
+            batch.iter().map(|c| engine.score_timed(c, &mut scratch, &mut times)).collect();
         return (scores, times);
     }
     let scored: Vec<(ConversationScore, StageTimes)> = batch

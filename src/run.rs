@@ -82,10 +82,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         .num_threads(opts.threads)
         .thread_name(|i| format!("convqa-worker-{i}"))
         .build()
-        .map_err(|e| RunError::Threads {
-            threads: opts.threads,
-            message: e.to_string(),
-        })?;
+        .map_err(|e| RunError::Threads { threads: opts.threads, message: e.to_string() })?;
 
     let mut parquet = ParquetOutputs::create(&opts.out)?;
     let mut rejects = RejectsWriter::create(&opts.out.join(output::REJECTS))?;
@@ -105,9 +102,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         match record {
             Some(Record::Conversation(c)) => batch.push(*c),
             Some(Record::Rejected(r)) => {
-                *rejects_by_code
-                    .entry(r.reason.code().to_string())
-                    .or_default() += 1;
+                *rejects_by_code.entry(r.reason.code().to_string()).or_default() += 1;
                 rejects.write(&r)?;
             }
             None => {}

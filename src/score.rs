@@ -133,20 +133,9 @@ pub fn score(
             let detail = format!(
                 "customer signal {:?}{}",
                 rule.id,
-                if n > 1 {
-                    format!(" ({n} mentions)")
-                } else {
-                    String::new()
-                }
+                if n > 1 { format!(" ({n} mentions)") } else { String::new() }
             );
-            flags.push(phrase_flag(
-                conv,
-                FlagKind::CustomerSignal,
-                "signal",
-                rule,
-                first,
-                detail,
-            ));
+            flags.push(phrase_flag(conv, FlagKind::CustomerSignal, "signal", rule, first, detail));
         }
     }
     if let Some(t) = timing.out_of_order_turn {
@@ -171,32 +160,19 @@ pub fn score(
         .iter()
         .filter_map(|(d, s)| s.map(|s| (s * rubric.weight(*d), rubric.weight(*d))))
         .fold((0.0, 0.0), |(a, b), (x, w)| (a + x, b + w));
-    let qa_score = if weights > 0.0 {
-        round1(sum / weights)
-    } else {
-        100.0
-    };
+    let qa_score = if weights > 0.0 { round1(sum / weights) } else { 100.0 };
     let passed = qa_score >= rubric.pass_threshold
         && !flags.iter().any(|f| f.severity == Severity::Critical);
 
     let count = |s: Speaker| conv.turns.iter().filter(|t| t.speaker == s).count() as u32;
-    let first_ts = conv
-        .turns
-        .first()
-        .map(|t| t.ts.to_utc())
-        .expect("validated: at least one turn");
+    let first_ts = conv.turns.first().map(|t| t.ts.to_utc()).expect("validated: at least one turn");
     ConversationScore {
         conversation_id: conv.conversation_id.clone(),
         agent_id: conv.agent_id.clone(),
         channel: conv.channel,
         customer_id: conv.customer_id.clone(),
         started_at: conv.started_at.map_or(first_ts, |t| t.to_utc()),
-        ended_at: conv
-            .turns
-            .iter()
-            .map(|t| t.ts.to_utc())
-            .max()
-            .unwrap_or(first_ts),
+        ended_at: conv.turns.iter().map(|t| t.ts.to_utc()).max().unwrap_or(first_ts),
         language: crate::language::conversation_language(turns.iter().map(|t| t.language)),
         declared_language: conv.declared_language.clone(),
         n_turns: conv.turns.len() as u32,
@@ -265,10 +241,7 @@ fn dimension_score(
                     outcome.expected_turn,
                     detail,
                 );
-                flags.push(Flag {
-                    rule_id: Some(rule.id.clone()),
-                    ..f
-                });
+                flags.push(Flag { rule_id: Some(rule.id.clone()), ..f });
             }
             RuleKind::Forbidden => {
                 judged = true;
@@ -291,20 +264,12 @@ fn dimension_score(
     if !judged {
         return None;
     }
-    let base = if applicable > 0.0 {
-        100.0 * met / applicable
-    } else {
-        100.0
-    };
+    let base = if applicable > 0.0 { 100.0 * met / applicable } else { 100.0 };
     Some(round1((base - penalty).clamp(0.0, 100.0)))
 }
 
 fn describe(description: &str) -> String {
-    if description.is_empty() {
-        String::new()
-    } else {
-        format!(": {description}")
-    }
+    if description.is_empty() { String::new() } else { format!(": {description}") }
 }
 
 fn responsiveness(
@@ -325,11 +290,7 @@ fn responsiveness(
         credit += w * reply_credit(r);
         if r.breached() {
             let (kind, severity, what) = if r.first {
-                (
-                    FlagKind::SlowFirstResponse,
-                    Severity::Major,
-                    "first response",
-                )
+                (FlagKind::SlowFirstResponse, Severity::Major, "first response")
             } else {
                 (FlagKind::SlowReply, Severity::Minor, "reply")
             };
@@ -339,22 +300,11 @@ fn responsiveness(
                 duration(r.limit_secs),
                 r.waiting_since
             );
-            flags.push(turn_flag(
-                conv,
-                kind,
-                "responsiveness",
-                severity,
-                Some(r.turn),
-                detail,
-            ));
+            flags.push(turn_flag(conv, kind, "responsiveness", severity, Some(r.turn), detail));
         }
     }
     if let Some(t) = timing.unanswered_turn {
-        total += if timing.replies.is_empty() {
-            first_weight
-        } else {
-            1.0
-        };
+        total += if timing.replies.is_empty() { first_weight } else { 1.0 };
         let detail = "the customer's last message got no agent reply".to_string();
         flags.push(turn_flag(
             conv,
@@ -382,6 +332,7 @@ fn duration(secs: f64) -> String {
     let s = secs.round() as i64;
     match s {
         s if s < 60 => format!("{s} s"),
+        s if s < 3600 && s % 60 == 0 => format!("{} min", s / 60),
         s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
         s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
@@ -401,9 +352,7 @@ fn turn_flag(
         severity,
         rule_id: None,
         turn_index: turn,
-        evidence: turn
-            .map(|t| conv.turns[t as usize].text.clone())
-            .unwrap_or_default(),
+        evidence: turn.map(|t| conv.turns[t as usize].text.clone()).unwrap_or_default(),
         matched: None,
         span: None,
         detail,
@@ -442,17 +391,12 @@ mod tests {
         assert_eq!(duration(45.2), "45 s");
         assert_eq!(duration(432.0), "7 min 12 s");
         assert_eq!(duration(11100.0), "3 h 5 min");
+        assert_eq!(duration(300.0), "5 min");
     }
 
     #[test]
     fn reply_credit_falls_to_zero_at_twice_the_limit() {
-        let r = |secs| Reply {
-            turn: 1,
-            waiting_since: 0,
-            secs,
-            limit_secs: 180.0,
-            first: false,
-        };
+        let r = |secs| Reply { turn: 1, waiting_since: 0, secs, limit_secs: 180.0, first: false };
         assert_eq!(reply_credit(&r(180.0)), 1.0);
         assert_eq!(reply_credit(&r(270.0)), 0.5);
         assert_eq!(reply_credit(&r(400.0)), 0.0);

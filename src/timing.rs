@@ -62,11 +62,8 @@ pub fn measure(conv: &Conversation, config: &TimingConfig) -> TimingKpis {
                 if let Some(since) = waiting_since.take() {
                     let first = kpis.replies.is_empty();
                     let secs = seconds(conv.turns[since].ts, turn.ts);
-                    let limit_secs = if first {
-                        limits.first_response_secs
-                    } else {
-                        limits.reply_secs
-                    };
+                    let limit_secs =
+                        if first { limits.first_response_secs } else { limits.reply_secs };
                     kpis.replies.push(Reply {
                         turn: i as u32,
                         waiting_since: since as u32,
@@ -108,18 +105,9 @@ mod tests {
     use crate::rubric::Limits;
 
     fn config() -> TimingConfig {
-        let chat = Limits {
-            first_response_secs: 300.0,
-            reply_secs: 180.0,
-        };
-        let email = Limits {
-            first_response_secs: 14400.0,
-            reply_secs: 14400.0,
-        };
-        TimingConfig {
-            limits: [chat, email, chat],
-            first_response_weight: 2.0,
-        }
+        let chat = Limits { first_response_secs: 300.0, reply_secs: 180.0 };
+        let email = Limits { first_response_secs: 14400.0, reply_secs: 14400.0 };
+        TimingConfig { limits: [chat, email, chat], first_response_weight: 2.0 }
     }
 
     /// Turns as (speaker, seconds after 09:00:00).
@@ -143,10 +131,7 @@ mod tests {
                     ts: t0 + chrono::Duration::seconds(s),
                 })
                 .collect(),
-            origin: Origin {
-                file: "t".into(),
-                line: 1,
-            },
+            origin: Origin { file: "t".into(), line: 1 },
         }
     }
 
@@ -157,25 +142,13 @@ mod tests {
         let k = measure(
             &conv(
                 Channel::Chat,
-                &[
-                    (A, 0),
-                    (C, 10),
-                    (C, 40),
-                    (S, 50),
-                    (A, 100),
-                    (A, 120),
-                    (C, 200),
-                    (A, 500),
-                ],
+                &[(A, 0), (C, 10), (C, 40), (S, 50), (A, 100), (A, 120), (C, 200), (A, 500)],
             ),
             &config(),
         );
         assert_eq!(k.first_response_secs, Some(90.0));
         assert_eq!(
-            k.replies
-                .iter()
-                .map(|r| (r.turn, r.secs))
-                .collect::<Vec<_>>(),
+            k.replies.iter().map(|r| (r.turn, r.secs)).collect::<Vec<_>>(),
             [(4, 90.0), (7, 300.0)]
         );
         assert_eq!(k.mean_agent_reply_secs, Some(195.0));
@@ -204,10 +177,8 @@ mod tests {
 
     #[test]
     fn unanswered_final_customer_turn() {
-        let k = measure(
-            &conv(Channel::Chat, &[(C, 0), (A, 30), (C, 60), (C, 70), (S, 90)]),
-            &config(),
-        );
+        let k =
+            measure(&conv(Channel::Chat, &[(C, 0), (A, 30), (C, 60), (C, 70), (S, 90)]), &config());
         assert_eq!(k.unanswered_turn, Some(2));
         let k = measure(&conv(Channel::Chat, &[(C, 0)]), &config());
         assert_eq!((k.unanswered_turn, k.first_response_secs), (Some(0), None));

@@ -25,13 +25,7 @@ pub struct LineReader<R> {
 
 impl<R: BufRead> LineReader<R> {
     pub fn new(inner: R, max_bytes: usize) -> Self {
-        LineReader {
-            inner,
-            buf: Vec::new(),
-            max_bytes,
-            line_no: 0,
-            at_start: true,
-        }
+        LineReader { inner, buf: Vec::new(), max_bytes, line_no: 0, at_start: true }
     }
 
     /// The wrapped reader.
@@ -129,10 +123,7 @@ mod tests {
     #[test]
     fn strips_bom_crlf_and_keeps_blank_lines() {
         let got = lines(b"\xEF\xBB\xBFab\r\n\ncd", 100);
-        assert_eq!(
-            got,
-            vec![Ok(b"ab".to_vec()), Ok(vec![]), Ok(b"cd".to_vec())]
-        );
+        assert_eq!(got, vec![Ok(b"ab".to_vec()), Ok(vec![]), Ok(b"cd".to_vec())]);
     }
 
     #[test]

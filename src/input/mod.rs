@@ -30,11 +30,7 @@ pub enum InputError {
     #[error("{path}: cannot open input: {source}")]
     Open { path: PathBuf, source: io::Error },
     #[error("{path}: read failed after line {line}: {source}")]
-    Read {
-        path: String,
-        line: u64,
-        source: io::Error,
-    },
+    Read { path: String, line: u64, source: io::Error },
     #[error("{path}: no *.jsonl files in this directory")]
     EmptyDir { path: PathBuf },
     #[error("stdin (-) can be given only once")]
@@ -73,9 +69,7 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>, InputError> {
             let mut files = Vec::new();
             collect_jsonl(input, &mut files)?;
             if files.is_empty() {
-                return Err(InputError::EmptyDir {
-                    path: input.clone(),
-                });
+                return Err(InputError::EmptyDir { path: input.clone() });
             }
             files.sort();
             sources.extend(files.into_iter().map(Source::File));
@@ -92,10 +86,7 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>, InputError> {
 }
 
 fn collect_jsonl(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
-    let open_err = |source| InputError::Open {
-        path: dir.to_path_buf(),
-        source,
-    };
+    let open_err = |source| InputError::Open { path: dir.to_path_buf(), source };
     for entry in std::fs::read_dir(dir).map_err(open_err)? {
         let path = entry.map_err(open_err)?.path();
         if path.is_dir() {
@@ -173,11 +164,7 @@ impl InputReader {
 
     /// Bytes consumed so far across all sources (for progress).
     pub fn bytes_read(&self) -> u64 {
-        self.bytes_done
-            + self
-                .current
-                .as_ref()
-                .map_or(0, |(_, r)| r.get_ref().get_ref().bytes)
+        self.bytes_done + self.current.as_ref().map_or(0, |(_, r)| r.get_ref().get_ref().bytes)
     }
 
     /// Per-source counts so far.
@@ -194,20 +181,14 @@ impl InputReader {
                 return Ok(None);
             }
             let (name, reader) = self.current.as_mut().expect("a source is open");
-            let stats = self
-                .stats
-                .last_mut()
-                .expect("stats exist for the open source");
+            let stats = self.stats.last_mut().expect("stats exist for the open source");
             let line_no = reader.line_no() + 1;
             let line = reader.next_line().map_err(|source| InputError::Read {
                 path: name.to_string(),
                 line: line_no - 1,
                 source,
             })?;
-            let origin = Origin {
-                file: name.clone(),
-                line: line_no,
-            };
+            let origin = Origin { file: name.clone(), line: line_no };
             let record = match line {
                 None => {
                     stats.bytes = reader.get_ref().get_ref().bytes;
@@ -217,10 +198,7 @@ impl InputReader {
                 }
                 Some(Line::TooLong { bytes }) => Record::Rejected(Reject {
                     origin,
-                    reason: RejectReason::LineTooLong {
-                        bytes,
-                        limit: self.max_line_bytes,
-                    },
+                    reason: RejectReason::LineTooLong { bytes, limit: self.max_line_bytes },
                     raw: String::new(),
                 }),
                 Some(Line::Text(bytes)) if bytes.iter().all(u8::is_ascii_whitespace) => {
@@ -232,9 +210,7 @@ impl InputReader {
                     Ok(conv) => match self.seen.get(&conv.conversation_id) {
                         Some(first) => Record::Rejected(Reject {
                             origin,
-                            reason: RejectReason::DuplicateId {
-                                first_seen: first.to_string(),
-                            },
+                            reason: RejectReason::DuplicateId { first_seen: first.to_string() },
                             raw: raw_prefix(bytes),
                         }),
                         None => {
@@ -242,11 +218,9 @@ impl InputReader {
                             Record::Conversation(Box::new(conv))
                         }
                     },
-                    Err(reason) => Record::Rejected(Reject {
-                        origin,
-                        reason,
-                        raw: raw_prefix(bytes),
-                    }),
+                    Err(reason) => {
+                        Record::Rejected(Reject { origin, reason, raw: raw_prefix(bytes) })
+                    }
                 },
             };
             stats.lines += 1;
@@ -264,35 +238,21 @@ impl InputReader {
         };
         let read: Box<dyn Read + Send> = match &source {
             Source::Stdin => Box::new(io::stdin()),
-            Source::File(path) => {
-                Box::new(File::open(path).map_err(|source| InputError::Open {
-                    path: path.clone(),
-                    source,
-                })?)
-            }
+            Source::File(path) => Box::new(
+                File::open(path)
+                    .map_err(|source| InputError::Open { path: path.clone(), source })?,
+            ),
         };
         let name: Arc<str> = source.name().into();
-        let buffered = BufReader::with_capacity(
-            256 << 10,
-            CountingRead {
-                inner: read,
-                bytes: 0,
-            },
-        );
-        self.stats.push(SourceStats {
-            path: name.to_string(),
-            ..SourceStats::default()
-        });
+        let buffered = BufReader::with_capacity(256 << 10, CountingRead { inner: read, bytes: 0 });
+        self.stats.push(SourceStats { path: name.to_string(), ..SourceStats::default() });
         self.current = Some((name, LineReader::new(buffered, self.max_line_bytes)));
         Ok(true)
     }
 }
 
 fn raw_prefix(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .take(RAW_PREFIX_CHARS)
-        .collect()
+    String::from_utf8_lossy(bytes).chars().take(RAW_PREFIX_CHARS).collect()
 }
 
 #[cfg(test)]
@@ -322,21 +282,13 @@ mod tests {
     #[test]
     fn missing_input_is_an_error_naming_the_path() {
         let err = expand_inputs(&[PathBuf::from("/nope/x.jsonl")]).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with("/nope/x.jsonl: cannot open input"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("/nope/x.jsonl: cannot open input"), "{err}");
     }
 
     #[test]
     fn duplicate_ids_across_files_are_rejected_with_the_first_location() {
         let dir = tempfile::tempdir().unwrap();
-        let a = write(
-            dir.path(),
-            "a.jsonl",
-            format!("{}\n\n", LINE.replace("ID", "x")).as_bytes(),
-        );
+        let a = write(dir.path(), "a.jsonl", format!("{}\n\n", LINE.replace("ID", "x")).as_bytes());
         let b = write(dir.path(), "b.jsonl", LINE.replace("ID", "x").as_bytes());
         let mut r = InputReader::new(vec![Source::File(a), Source::File(b)], 1 << 20);
         assert!(matches!(r.next().unwrap(), Some(Record::Conversation(_))));
@@ -351,17 +303,10 @@ mod tests {
         }
         assert!(r.next().unwrap().is_none());
         let stats = r.stats();
-        assert_eq!(
-            (stats[0].lines, stats[0].blank_lines, stats[0].conversations),
-            (2, 1, 1)
-        );
+        assert_eq!((stats[0].lines, stats[0].blank_lines, stats[0].conversations), (2, 1, 1));
         assert_eq!((stats[1].lines, stats[1].rejected), (1, 1));
-        let on_disk: u64 = dir
-            .path()
-            .read_dir()
-            .unwrap()
-            .map(|e| e.unwrap().metadata().unwrap().len())
-            .sum();
+        let on_disk: u64 =
+            dir.path().read_dir().unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
         assert_eq!(r.bytes_read(), on_disk);
     }
 }

@@ -53,10 +53,7 @@ impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RejectReason::InvalidUtf8 { byte } => {
-                write!(
-                    f,
-                    "invalid UTF-8 at byte {byte}; re-export the file as UTF-8"
-                )
+                write!(f, "invalid UTF-8 at byte {byte}; re-export the file as UTF-8")
             }
             RejectReason::InvalidJson { column, message } => {
                 write!(f, "invalid JSON at column {column}: {message}")
@@ -68,16 +65,10 @@ impl fmt::Display for RejectReason {
                 f.write_str("turns: a conversation needs at least one turn")
             }
             RejectReason::LineTooLong { bytes, limit } => {
-                write!(
-                    f,
-                    "line is {bytes} bytes, over the limit of {limit} (--max-line-bytes)"
-                )
+                write!(f, "line is {bytes} bytes, over the limit of {limit} (--max-line-bytes)")
             }
             RejectReason::DuplicateId { first_seen } => {
-                write!(
-                    f,
-                    "conversation_id: duplicate of the conversation at {first_seen}"
-                )
+                write!(f, "conversation_id: duplicate of the conversation at {first_seen}")
             }
         }
     }
@@ -107,9 +98,8 @@ struct RawTurn {
 
 /// Parses and validates one line. `origin` is recorded in the conversation for later messages.
 pub fn parse_line(bytes: &[u8], origin: Origin) -> Result<Conversation, RejectReason> {
-    let text = std::str::from_utf8(bytes).map_err(|e| RejectReason::InvalidUtf8 {
-        byte: e.valid_up_to(),
-    })?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| RejectReason::InvalidUtf8 { byte: e.valid_up_to() })?;
     let trimmed = text.trim_start();
     if !trimmed.starts_with('{') {
         // Tell "valid JSON but not an object" apart from "not JSON".
@@ -137,10 +127,7 @@ pub fn parse_line(bytes: &[u8], origin: Origin) -> Result<Conversation, RejectRe
 }
 
 fn json_error(e: serde_json::Error) -> RejectReason {
-    RejectReason::InvalidJson {
-        column: e.column(),
-        message: type_message(&e),
-    }
+    RejectReason::InvalidJson { column: e.column(), message: type_message(&e) }
 }
 
 /// serde_json's message without its trailing " at line 1 column N".
@@ -154,9 +141,7 @@ fn type_message(e: &serde_json::Error) -> String {
 
 fn required(value: Option<String>, field: &str) -> Result<String, RejectReason> {
     match value {
-        None => Err(RejectReason::MissingField {
-            field: field.to_string(),
-        }),
+        None => Err(RejectReason::MissingField { field: field.to_string() }),
         Some(v) if v.trim().is_empty() => Err(RejectReason::InvalidField {
             field: field.to_string(),
             message: "must not be empty".to_string(),
@@ -182,37 +167,28 @@ fn validate(raw: RawConversation, origin: Origin) -> Result<Conversation, Reject
         field: "channel".to_string(),
         message: format!("expected \"chat\", \"email\" or \"phone\", got {channel_text:?}"),
     })?;
-    let raw_turns = raw.turns.ok_or_else(|| RejectReason::MissingField {
-        field: "turns".into(),
-    })?;
+    let raw_turns =
+        raw.turns.ok_or_else(|| RejectReason::MissingField { field: "turns".into() })?;
     if raw_turns.is_empty() {
         return Err(RejectReason::EmptyTurns);
     }
     let mut turns = Vec::with_capacity(raw_turns.len());
     for (i, t) in raw_turns.into_iter().enumerate() {
         let field = |name: &str| format!("turns[{i}].{name}");
-        let speaker_text = t.speaker.ok_or_else(|| RejectReason::MissingField {
-            field: field("speaker"),
-        })?;
+        let speaker_text =
+            t.speaker.ok_or_else(|| RejectReason::MissingField { field: field("speaker") })?;
         let speaker = Speaker::parse(&speaker_text).ok_or_else(|| RejectReason::InvalidField {
             field: field("speaker"),
             message: format!(
                 "expected \"customer\", \"agent\" or \"system\", got {speaker_text:?}"
             ),
         })?;
-        let text = t.text.ok_or_else(|| RejectReason::MissingField {
-            field: field("text"),
-        })?;
-        let ts_text =
-            t.ts.ok_or_else(|| RejectReason::MissingField { field: field("ts") })?;
+        let text = t.text.ok_or_else(|| RejectReason::MissingField { field: field("text") })?;
+        let ts_text = t.ts.ok_or_else(|| RejectReason::MissingField { field: field("ts") })?;
         let ts = parse_ts(&ts_text, &field("ts"))?;
         turns.push(Turn { speaker, text, ts });
     }
-    let started_at = raw
-        .started_at
-        .as_deref()
-        .map(|s| parse_ts(s, "started_at"))
-        .transpose()?;
+    let started_at = raw.started_at.as_deref().map(|s| parse_ts(s, "started_at")).transpose()?;
     let csat = match raw.csat {
         None => None,
         Some(v @ 1..=5) => Some(v as u8),
@@ -243,10 +219,7 @@ mod tests {
     use super::*;
 
     fn origin() -> Origin {
-        Origin {
-            file: "t.jsonl".into(),
-            line: 1,
-        }
+        Origin { file: "t.jsonl".into(), line: 1 }
     }
 
     const OK: &str = r#"{"conversation_id":"c1","agent_id":"a1","channel":"chat","csat":4,"tags":["x"],
@@ -283,15 +256,9 @@ mod tests {
 
     #[test]
     fn rejects_missing_and_invalid_fields() {
-        assert_eq!(
-            reject(&OK.replace(r#""agent_id":"a1","#, "")).code(),
-            "missing_field"
-        );
+        assert_eq!(reject(&OK.replace(r#""agent_id":"a1","#, "")).code(), "missing_field");
         assert_eq!(reject(&OK.replace("chat", "fax")).field(), Some("channel"));
-        assert_eq!(
-            reject(&OK.replace(r#""csat":4"#, r#""csat":9"#)).field(),
-            Some("csat")
-        );
+        assert_eq!(reject(&OK.replace(r#""csat":4"#, r#""csat":9"#)).field(), Some("csat"));
         assert_eq!(
             reject(&OK.replace(r#""speaker":"agent""#, r#""speaker":"bot""#)).field(),
             Some("turns[1].speaker")

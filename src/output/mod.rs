@@ -27,31 +27,17 @@ pub const SUMMARY: &str = "summary.json";
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     #[error("{path}: cannot create output directory: {source}")]
-    CreateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    CreateDir { path: PathBuf, source: std::io::Error },
     #[error("{path}: cannot write: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: cannot write Parquet: {source}")]
-    Parquet {
-        path: PathBuf,
-        source: ::parquet::errors::ParquetError,
-    },
+    Parquet { path: PathBuf, source: ::parquet::errors::ParquetError },
     #[error("{path}: cannot build record batch: {source}")]
-    Arrow {
-        path: PathBuf,
-        source: arrow_schema::ArrowError,
-    },
+    Arrow { path: PathBuf, source: arrow_schema::ArrowError },
 }
 
 /// Creates the output directory if needed.
 pub fn prepare_dir(dir: &Path) -> Result<(), OutputError> {
-    std::fs::create_dir_all(dir).map_err(|source| OutputError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })
+    std::fs::create_dir_all(dir)
+        .map_err(|source| OutputError::CreateDir { path: dir.to_path_buf(), source })
 }

@@ -203,10 +203,7 @@ pub fn conversations_batch(
 
 /// One row per turn.
 pub fn turns_batch(scores: &[ConversationScore]) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    let rows: Vec<_> = scores
-        .iter()
-        .flat_map(|c| c.turns.iter().map(move |t| (c, t)))
-        .collect();
+    let rows: Vec<_> = scores.iter().flat_map(|c| c.turns.iter().map(move |t| (c, t))).collect();
     batch(
         &TURNS_SCHEMA,
         vec![
@@ -226,10 +223,7 @@ pub fn turns_batch(scores: &[ConversationScore]) -> Result<RecordBatch, arrow_sc
 
 /// One row per flag.
 pub fn flags_batch(scores: &[ConversationScore]) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    let rows: Vec<_> = scores
-        .iter()
-        .flat_map(|c| c.flags.iter().map(move |f| (c, f)))
-        .collect();
+    let rows: Vec<_> = scores.iter().flat_map(|c| c.flags.iter().map(move |f| (c, f))).collect();
     batch(
         &FLAGS_SCHEMA,
         vec![
@@ -257,18 +251,12 @@ struct TableWriter {
 impl TableWriter {
     fn create(path: PathBuf, schema: &SchemaRef) -> Result<TableWriter, OutputError> {
         let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(
-                ZstdLevel::try_new(3).expect("valid zstd level"),
-            ))
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .build();
         let file = AtomicFile::create(&path)?;
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|source| {
-            OutputError::Parquet {
-                path: path.clone(),
-                source,
-            }
-        })?;
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+            .map_err(|source| OutputError::Parquet { path: path.clone(), source })?;
         Ok(TableWriter { path, writer })
     }
 
@@ -276,24 +264,17 @@ impl TableWriter {
         &mut self,
         batch: Result<RecordBatch, arrow_schema::ArrowError>,
     ) -> Result<(), OutputError> {
-        let batch = batch.map_err(|source| OutputError::Arrow {
-            path: self.path.clone(),
-            source,
-        })?;
+        let batch =
+            batch.map_err(|source| OutputError::Arrow { path: self.path.clone(), source })?;
         self.writer
             .write(&batch)
-            .map_err(|source| OutputError::Parquet {
-                path: self.path.clone(),
-                source,
-            })
+            .map_err(|source| OutputError::Parquet { path: self.path.clone(), source })
     }
 
     fn commit(self) -> Result<(), OutputError> {
         let path = self.path;
-        let file = self
-            .writer
-            .into_inner()
-            .map_err(|source| OutputError::Parquet { path, source })?;
+        let file =
+            self.writer.into_inner().map_err(|source| OutputError::Parquet { path, source })?;
         file.commit()
     }
 }

@@ -26,10 +26,7 @@ pub struct RejectsWriter {
 
 impl RejectsWriter {
     pub fn create(path: &Path) -> Result<RejectsWriter, OutputError> {
-        Ok(RejectsWriter {
-            out: BufWriter::new(AtomicFile::create(path)?),
-            count: 0,
-        })
+        Ok(RejectsWriter { out: BufWriter::new(AtomicFile::create(path)?), count: 0 })
     }
 
     pub fn write(&mut self, r: &Reject) -> Result<(), OutputError> {
@@ -42,13 +39,9 @@ impl RejectsWriter {
             raw: &r.raw,
         };
         let path = self.out.get_ref().path().to_path_buf();
-        serde_json::to_writer(&mut self.out, &row).map_err(|e| OutputError::Io {
-            path: path.clone(),
-            source: e.into(),
-        })?;
-        self.out
-            .write_all(b"\n")
-            .map_err(|source| OutputError::Io { path, source })?;
+        serde_json::to_writer(&mut self.out, &row)
+            .map_err(|e| OutputError::Io { path: path.clone(), source: e.into() })?;
+        self.out.write_all(b"\n").map_err(|source| OutputError::Io { path, source })?;
         self.count += 1;
         Ok(())
     }
@@ -59,10 +52,8 @@ impl RejectsWriter {
 
     pub fn commit(self) -> Result<(), OutputError> {
         let path = self.out.get_ref().path().to_path_buf();
-        let file = self.out.into_inner().map_err(|e| OutputError::Io {
-            path,
-            source: e.into_error(),
-        })?;
+        let file =
+            self.out.into_inner().map_err(|e| OutputError::Io { path, source: e.into_error() })?;
         file.commit()
     }
 }

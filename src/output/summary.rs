@@ -65,10 +65,7 @@ pub struct Summary {
 impl Summary {
     pub fn write(&self, path: &Path) -> Result<(), OutputError> {
         let mut f = AtomicFile::create(path)?;
-        let io = |source| OutputError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io = |source| OutputError::Io { path: path.to_path_buf(), source };
         serde_json::to_writer_pretty(&mut f, self).map_err(|e| io(e.into()))?;
         f.write_all(b"\n").map_err(io)?;
         f.commit()

@@ -77,15 +77,8 @@ pub fn evaluate(rubric: &Rubric, speakers: &[Speaker], hits: &[Vec<Hit>]) -> Vec
             }
             any_in_scope = true;
             for h in turn_hits.iter().filter(|h| h.rule as usize == r) {
-                let th = TurnHit {
-                    turn: turn as u32,
-                    hit: *h,
-                };
-                if h.negated && rule.negation {
-                    out.negated.push(th)
-                } else {
-                    out.hits.push(th)
-                }
+                let th = TurnHit { turn: turn as u32, hit: *h };
+                if h.negated && rule.negation { out.negated.push(th) } else { out.hits.push(th) }
             }
         }
         out.applicable = trigger.is_none() || any_in_scope;

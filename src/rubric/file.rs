@@ -93,11 +93,7 @@ fn default_window() -> u32 {
 
 impl Default for NegationFile {
     fn default() -> Self {
-        NegationFile {
-            window: default_window(),
-            zh: Vec::new(),
-            en: Vec::new(),
-        }
+        NegationFile { window: default_window(), zh: Vec::new(), en: Vec::new() }
     }
 }
 
@@ -153,20 +149,12 @@ pub(super) fn parse(
         }
     }
     if weights.iter().sum::<f64>() <= 0.0 {
-        return Err(field_err(
-            "weights",
-            "at least one weight must be above 0".to_string(),
-        ));
+        return Err(field_err("weights", "at least one weight must be above 0".to_string()));
     }
     let timing = timing(&file.timing, &field_err)?;
     let rules = rules(&file.rule, source)?;
-    let negators: Vec<&str> = file
-        .negation
-        .zh
-        .iter()
-        .chain(&file.negation.en)
-        .map(String::as_str)
-        .collect();
+    let negators: Vec<&str> =
+        file.negation.zh.iter().chain(&file.negation.en).map(String::as_str).collect();
     let matcher = Matcher::build(&rules, &negators, file.negation.window, segmenter).map_err(
         |(rule, phrase)| RubricError::Rule {
             path: source.to_string(),
@@ -200,10 +188,7 @@ fn timing(
         if v.is_finite() && v > 0.0 {
             Ok(v)
         } else {
-            Err(field_err(
-                field,
-                format!("must be a number above 0, got {v}"),
-            ))
+            Err(field_err(field, format!("must be a number above 0, got {v}")))
         }
     };
     let base = Limits {
@@ -223,20 +208,15 @@ fn timing(
         })?;
         let slot = &mut limits[channel as usize];
         if let Some(v) = l.first_response_limit_secs {
-            slot.first_response_secs = positive(
-                &format!("timing.channel.{name}.first_response_limit_secs"),
-                v,
-            )?;
+            slot.first_response_secs =
+                positive(&format!("timing.channel.{name}.first_response_limit_secs"), v)?;
         }
         if let Some(v) = l.reply_limit_secs {
             slot.reply_secs = positive(&format!("timing.channel.{name}.reply_limit_secs"), v)?;
         }
     }
     let first_response_weight = positive("timing.first_response_weight", t.first_response_weight)?;
-    Ok(TimingConfig {
-        limits,
-        first_response_weight,
-    })
+    Ok(TimingConfig { limits, first_response_weight })
 }
 
 fn rules(files: &[RuleFile], source: &str) -> Result<Vec<Rule>, RubricError> {
@@ -281,10 +261,7 @@ fn rules(files: &[RuleFile], source: &str) -> Result<Vec<Rule>, RubricError> {
                 ));
             }
             (_, None) => {
-                return Err(err(
-                    "dimension",
-                    "required: empathy or compliance".to_string(),
-                ));
+                return Err(err("dimension", "required: empathy or compliance".to_string()));
             }
             (_, Some("empathy")) => Some(Dimension::Empathy),
             (_, Some("compliance")) => Some(Dimension::Compliance),
@@ -295,18 +272,11 @@ fn rules(files: &[RuleFile], source: &str) -> Result<Vec<Rule>, RubricError> {
                 ));
             }
         };
-        let default_speaker = if kind == RuleKind::Signal {
-            "customer"
-        } else {
-            "agent"
-        };
+        let default_speaker = if kind == RuleKind::Signal { "customer" } else { "agent" };
         let speaker = match r.speaker.as_deref().unwrap_or(default_speaker) {
             "any" => SpeakerScope::Any,
             s => SpeakerScope::Only(Speaker::parse(s).ok_or_else(|| {
-                err(
-                    "speaker",
-                    format!("expected agent, customer, system or any, got {s:?}"),
-                )
+                err("speaker", format!("expected agent, customer, system or any, got {s:?}"))
             })?),
         };
         let position = match (r.first_n_agent_turns, r.last_n_agent_turns) {
@@ -359,17 +329,11 @@ fn rules(files: &[RuleFile], source: &str) -> Result<Vec<Rule>, RubricError> {
                 ));
             }
             (_, None) => {
-                return Err(err(
-                    "weight",
-                    "required for required and forbidden rules".to_string(),
-                ));
+                return Err(err("weight", "required for required and forbidden rules".to_string()));
             }
             (_, Some(w)) if w.is_finite() && w > 0.0 && w <= 100.0 => w,
             (_, Some(w)) => {
-                return Err(err(
-                    "weight",
-                    format!("must be above 0 and at most 100, got {w}"),
-                ));
+                return Err(err("weight", format!("must be above 0 and at most 100, got {w}")));
             }
         };
         let severity = match r.severity.as_deref() {
@@ -443,13 +407,7 @@ mod tests {
     #[test]
     fn the_shipped_default_rubric_loads() {
         let r = Rubric::default_rubric(&SEG).unwrap();
-        for id in [
-            "greeting",
-            "closing",
-            "apology",
-            "rude",
-            "customer_distress",
-        ] {
+        for id in ["greeting", "closing", "apology", "rude", "customer_distress"] {
             assert!(r.rule_index(id).is_some(), "default rubric lacks rule {id}");
         }
         assert_eq!(r.timing.limits(Channel::Chat).first_response_secs, 300.0);
@@ -481,10 +439,8 @@ mod tests {
                 .contains("rule \"greeting\": when: no rule has id \"nope\"")
         );
         assert!(
-            err(&format!(
-                "{GREETING}first_n_agent_turns = 1\nlast_n_agent_turns = 1\n"
-            ))
-            .contains("not both")
+            err(&format!("{GREETING}first_n_agent_turns = 1\nlast_n_agent_turns = 1\n"))
+                .contains("not both")
         );
         assert!(err(&format!("{GREETING}{GREETING}")).contains("duplicate rule id"));
         assert!(
@@ -499,10 +455,7 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_toml_are_reported_with_position() {
         let e = err(&format!("{GREETING}wieght = 3\n"));
-        assert!(
-            e.contains("t.toml: invalid TOML") && e.contains("wieght"),
-            "{e}"
-        );
+        assert!(e.contains("t.toml: invalid TOML") && e.contains("wieght"), "{e}");
         let e = err("[[rule]\n");
         assert!(e.contains("line"), "{e}");
     }

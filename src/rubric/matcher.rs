@@ -86,12 +86,7 @@ impl Matcher {
             })
             .filter(|n| !n.is_empty())
             .collect();
-        Ok(Matcher {
-            automaton,
-            targets,
-            negators,
-            window: window as usize,
-        })
+        Ok(Matcher { automaton, targets, negators, window: window as usize })
     }
 
     /// Number of distinct phrases compiled.
@@ -211,11 +206,7 @@ mod tests {
         m.find(&seg, &mut MatchScratch::default(), &mut out);
         out.iter()
             .map(|h| {
-                (
-                    h.rule,
-                    text[h.orig_start as usize..h.orig_end as usize].to_string(),
-                    h.negated,
-                )
+                (h.rule, text[h.orig_start as usize..h.orig_end as usize].to_string(), h.negated)
             })
             .collect()
     }
@@ -224,11 +215,7 @@ mod tests {
     fn finds_phrases_across_scripts_with_original_spans() {
         assert_eq!(
             hits("您好！很抱歉，請放心"),
-            vec![
-                (1, "您好".into(), false),
-                (0, "抱歉".into(), false),
-                (4, "請放心".into(), false),
-            ]
+            vec![(1, "您好".into(), false), (0, "抱歉".into(), false), (4, "請放心".into(), false),]
         );
         assert_eq!(
             hits("Hi there, MY   Apologies!"),
@@ -239,29 +226,16 @@ mod tests {
     #[test]
     fn hits_align_to_token_boundaries() {
         assert!(hits("this is fine, history").is_empty());
-        assert!(
-            hits("请向下滚动页面").is_empty(),
-            "{:?}",
-            hits("请向下滚动页面")
-        );
+        assert!(hits("请向下滚动页面").is_empty(), "{:?}", hits("请向下滚动页面"));
         assert_eq!(hits("你给我滚").len(), 1);
     }
 
     #[test]
     fn negation_cancels_within_the_clause_only() {
         assert_eq!(hits("我不生气"), vec![(3, "生气".into(), true)]);
-        assert_eq!(
-            hits("I'm not frustrated"),
-            vec![(3, "frustrated".into(), true)]
-        );
-        assert_eq!(
-            hits("Not now. I am frustrated"),
-            vec![(3, "frustrated".into(), false)]
-        );
-        assert_eq!(
-            hits("never, ever frustrated"),
-            vec![(3, "frustrated".into(), false)]
-        );
+        assert_eq!(hits("I'm not frustrated"), vec![(3, "frustrated".into(), true)]);
+        assert_eq!(hits("Not now. I am frustrated"), vec![(3, "frustrated".into(), false)]);
+        assert_eq!(hits("never, ever frustrated"), vec![(3, "frustrated".into(), false)]);
     }
 
     #[test]
@@ -275,11 +249,7 @@ mod tests {
         let m = Matcher::build(&rules, &[], 3, &SEG).unwrap();
         assert_eq!(m.pattern_count(), 1);
         let mut out = Vec::new();
-        m.find(
-            &SEG.segment("so sorry"),
-            &mut MatchScratch::default(),
-            &mut out,
-        );
+        m.find(&SEG.segment("so sorry"), &mut MatchScratch::default(), &mut out);
         assert_eq!(out.iter().map(|h| h.rule).collect::<Vec<_>>(), [0, 1]);
     }
 }

@@ -27,25 +27,13 @@ pub const DEFAULT_RUBRIC_NAME: &str = "rubric/default.toml (built in)";
 #[derive(Debug, thiserror::Error)]
 pub enum RubricError {
     #[error("{path}: cannot read rubric: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("{path}: invalid TOML: {message}")]
     Toml { path: String, message: String },
     #[error("{path}: {field}: {message}")]
-    Field {
-        path: String,
-        field: String,
-        message: String,
-    },
+    Field { path: String, field: String, message: String },
     #[error("{path}: rule {rule:?}: {field}: {message}")]
-    Rule {
-        path: String,
-        rule: String,
-        field: String,
-        message: String,
-    },
+    Rule { path: String, rule: String, field: String, message: String },
 }
 
 /// A QA dimension. Rules score `empathy` or `compliance`; `responsiveness` comes from timing.
@@ -57,11 +45,8 @@ pub enum Dimension {
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 3] = [
-        Dimension::Responsiveness,
-        Dimension::Empathy,
-        Dimension::Compliance,
-    ];
+    pub const ALL: [Dimension; 3] =
+        [Dimension::Responsiveness, Dimension::Empathy, Dimension::Compliance];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -192,10 +177,8 @@ impl Rubric {
     /// Reads and validates a rubric file.
     pub fn load(path: &Path, segmenter: &Segmenter) -> Result<Rubric, RubricError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| RubricError::Read {
-            path: name.clone(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| RubricError::Read { path: name.clone(), source })?;
         Rubric::parse(&text, &name, segmenter)
     }
 

@@ -12,9 +12,7 @@ pub struct ChineseSegmenter {
 impl ChineseSegmenter {
     /// Loads jieba's bundled dictionary.
     pub fn new() -> Self {
-        ChineseSegmenter {
-            jieba: Jieba::new(),
-        }
+        ChineseSegmenter { jieba: Jieba::new() }
     }
 }
 

@@ -76,7 +76,6 @@ impl Segmenter {
     /// Normalizes, detects the language of, and segments one turn.
     pub fn segment(&self, original: &str) -> Segmented {
         let normalized = normalize(original);
-        let language = language::detect(&normalized);
         let mut tokens = Vec::new();
         let mut ranges = Vec::new();
         let text = normalized.text.as_str();
@@ -107,16 +106,13 @@ impl Segmenter {
             }));
             start += len;
         }
-        Segmented {
-            normalized,
-            tokens,
-            language,
-        }
+        let language = language::detect(&normalized, &tokens);
+        Segmented { normalized, tokens, language }
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::sync::LazyLock;
 
@@ -131,10 +127,7 @@ mod tests {
     fn mixed_turn_is_split_by_script_and_keeps_original_spans() {
         let original = "OK 我帮你 check 一下ＯＲＤＥＲ！";
         let s = SEGMENTER.segment(original);
-        assert_eq!(
-            words(&s),
-            ["ok", "我", "帮", "你", "check", "一下", "order"]
-        );
+        assert_eq!(words(&s), ["ok", "我", "帮", "你", "check", "一下", "order"]);
         let last = s.tokens.last().unwrap();
         assert_eq!(&original[last.original_range()], "ＯＲＤＥＲ");
         assert_eq!(s.language, Language::Mixed);
@@ -157,14 +150,9 @@ mod tests {
 
     #[test]
     fn every_token_slices_the_original() {
-        for text in [
-            "",
-            "   ",
-            "！！！",
-            "😀 ok 好的",
-            "ｈｅｌｌｏ，世界。",
-            "e\u{301}te\u{301} 漢字",
-        ] {
+        for text in
+            ["", "   ", "！！！", "😀 ok 好的", "ｈｅｌｌｏ，世界。", "e\u{301}te\u{301} 漢字"]
+        {
             let s = SEGMENTER.segment(text);
             for t in &s.tokens {
                 assert!(text.get(t.original_range()).is_some(), "{text:?} {t:?}");

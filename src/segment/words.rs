@@ -9,9 +9,6 @@ pub struct WordSegmenter;
 
 impl RunSegmenter for WordSegmenter {
     fn segment_run(&self, run: &str, base: usize, out: &mut Vec<(usize, usize)>) {
-        out.extend(
-            run.unicode_word_indices()
-                .map(|(i, w)| (base + i, base + i + w.len())),
-        );
+        out.extend(run.unicode_word_indices().map(|(i, w)| (base + i, base + i + w.len())));
     }
 }
