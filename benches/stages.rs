@@ -1,0 +1,103 @@
+//! Stage benchmarks on the committed sample conversations (`data/sample`), reported as bytes of
+//! turn text per second so zh, en and mixed text compare fairly:
+//! segment (normalize + language + jieba / word split), rubric match, and a whole conversation
+//! scored end to end (segment + rubric + timing + score), plus Arrow batch building.
+//!
+//! Run: `cargo bench --bench stages`. Compare ratios between stages within one run, not
+//! absolute times across machines.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use convqa::Conversation;
+use convqa::input::{InputReader, Record, Source, expand_inputs};
+use convqa::output::{conversations_batch, flags_batch, turns_batch};
+use convqa::pipeline::Engine;
+use convqa::rubric::MatchScratch;
+use convqa::segment::Segmented;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+fn sample(file: &str) -> Vec<Conversation> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/sample").join(file);
+    let mut reader = InputReader::new(expand_inputs(&[path]).unwrap(), 1 << 24);
+    let mut out = Vec::new();
+    while let Some(r) = reader.next().unwrap() {
+        if let Record::Conversation(c) = r {
+            out.push(*c);
+        }
+    }
+    out
+}
+
+fn text_bytes(convs: &[Conversation]) -> u64 {
+    convs.iter().flat_map(|c| &c.turns).map(|t| t.text.len() as u64).sum()
+}
+
+fn stages(c: &mut Criterion) {
+    let engine = Engine::with_default_rubric().unwrap();
+    let sets: Vec<(&str, Vec<Conversation>)> =
+        ["zh-hans.jsonl", "zh-hant.jsonl", "en.jsonl", "mixed.jsonl"]
+            .iter()
+            .map(|f| (f.trim_end_matches(".jsonl"), sample(f)))
+            .collect();
+
+    let mut g = c.benchmark_group("segment");
+    for (name, convs) in &sets {
+        g.throughput(Throughput::Bytes(text_bytes(convs)));
+        g.bench_function(*name, |b| {
+            b.iter(|| {
+                for t in convs.iter().flat_map(|c| &c.turns) {
+                    black_box(engine.segmenter.segment(&t.text));
+                }
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("rubric_match");
+    for (name, convs) in &sets {
+        let segmented: Vec<Segmented> = convs
+            .iter()
+            .flat_map(|c| &c.turns)
+            .map(|t| engine.segmenter.segment(&t.text))
+            .collect();
+        g.throughput(Throughput::Bytes(text_bytes(convs)));
+        g.bench_function(*name, |b| {
+            let mut scratch = MatchScratch::default();
+            let mut hits = Vec::new();
+            b.iter(|| {
+                for s in &segmented {
+                    hits.clear();
+                    engine.rubric.matcher.find(s, &mut scratch, &mut hits);
+                }
+                black_box(hits.len())
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("score_conversation");
+    for (name, convs) in &sets {
+        g.throughput(Throughput::Bytes(text_bytes(convs)));
+        g.bench_function(*name, |b| {
+            b.iter(|| convs.iter().map(|c| engine.score(c).qa_score).sum::<f64>())
+        });
+    }
+    g.finish();
+
+    let all: Vec<Conversation> = sets.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
+    let scores: Vec<_> = all.iter().map(|c| engine.score(c)).collect();
+    let mut g = c.benchmark_group("arrow_batches");
+    g.throughput(Throughput::Elements(scores.len() as u64));
+    g.bench_function("conversations+turns+flags", |b| {
+        b.iter(|| {
+            black_box(conversations_batch(&scores).unwrap());
+            black_box(turns_batch(&scores).unwrap());
+            black_box(flags_batch(&scores).unwrap());
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);

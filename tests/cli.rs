@@ -1,0 +1,112 @@
+//! The real binary as a nightly job runs it: exit codes, messages, stdin, outputs.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use common::*;
+
+const GOOD: &str = r#"{"conversation_id":"cli-1","agent_id":"a","channel":"chat","turns":[{"speaker":"customer","text":"hello, my bill is wrong","ts":"2026-11-02T09:00:00Z"},{"speaker":"agent","text":"Hi! Sorry about that, let me check. Anything else I can help with?","ts":"2026-11-02T09:01:00Z"}]}"#;
+
+fn convqa(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convqa"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn scores_stdin_and_exits_0_even_with_rejects() {
+    let out = tempfile::tempdir().unwrap();
+    let input = format!("{GOOD}\nnot json\n");
+    let o = convqa(&["score", "-", "--out", path(out.path())], Some(&input));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("scored 1 conversations"), "{}", stderr(&o));
+    for f in
+        ["conversations.parquet", "turns.parquet", "flags.parquet", "rejects.jsonl", "summary.json"]
+    {
+        assert!(out.path().join(f).is_file(), "{f} not written");
+    }
+    let rejects = std::fs::read_to_string(out.path().join("rejects.jsonl")).unwrap();
+    assert!(rejects.contains(r#""file":"-","line":2,"code":"invalid_json""#), "{rejects}");
+    let table = read_table(&out.path().join("conversations.parquet"));
+    assert_eq!(f64s(&table, "first_response_secs"), [Some(60.0)]);
+}
+
+#[test]
+fn leaves_no_temporary_files_behind() {
+    let out = tempfile::tempdir().unwrap();
+    let o = convqa(&["score", "-", "--out", path(out.path()), "--quiet"], Some(GOOD));
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stderr.is_empty(), "--quiet printed: {}", stderr(&o));
+    let names: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with('.')), "temporary files left: {names:?}");
+}
+
+#[test]
+fn a_missing_input_exits_3_naming_it() {
+    let out = tempfile::tempdir().unwrap();
+    let o = convqa(&["score", "no/such/file.jsonl", "--out", path(out.path())], None);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("no/such/file.jsonl: cannot open input"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_unwritable_output_exits_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let out = blocker.join("out");
+    let o = convqa(&["score", path(&data("sample")), "--out", path(&out)], None);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot create output directory"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_broken_rubric_exits_5_naming_rule_and_field_and_keeps_old_outputs() {
+    let out = tempfile::tempdir().unwrap();
+    let o = convqa(&["score", "-", "--out", path(out.path()), "-q"], Some(GOOD));
+    assert_eq!(o.status.code(), Some(0));
+    let before = std::fs::read(out.path().join("conversations.parquet")).unwrap();
+
+    let rubric = out.path().join("bad.toml");
+    let text = convqa::rubric::DEFAULT_RUBRIC.replacen(
+        "\nlast_n_agent_turns = 2",
+        "\nlast_n_agent_turns = 0",
+        1,
+    );
+    std::fs::write(&rubric, text).unwrap();
+    let o =
+        convqa(&["score", "-", "--out", path(out.path()), "--rubric", path(&rubric)], Some(GOOD));
+    assert_eq!(o.status.code(), Some(5));
+    let msg = stderr(&o);
+    assert!(msg.contains("rule \"closing\": last_n_agent_turns: must be at least 1"), "{msg}");
+    assert_eq!(std::fs::read(out.path().join("conversations.parquet")).unwrap(), before);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let o = convqa(&["score", "data/sample"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
+}

@@ -1,0 +1,122 @@
+//! Helpers shared by the integration tests: run the library job on files in `data/`, read the
+//! Parquet it wrote back as plain Rust values.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int32Type};
+use arrow_array::{Array, RecordBatch};
+use convqa::output::Summary;
+use convqa::run::{RunOptions, run};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+pub fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(rel)
+}
+
+/// Runs `convqa score` (the library job) on `inputs` with `threads` workers.
+pub fn score(inputs: &[PathBuf], threads: usize) -> (tempfile::TempDir, Summary) {
+    score_in_batches(inputs, threads, convqa::run::DEFAULT_BATCH_SIZE)
+}
+
+/// As [`score`], with `batch_size` conversations per parallel batch.
+pub fn score_in_batches(
+    inputs: &[PathBuf],
+    threads: usize,
+    batch_size: usize,
+) -> (tempfile::TempDir, Summary) {
+    let out = tempfile::tempdir().unwrap();
+    let mut opts = RunOptions::new(inputs.to_vec(), out.path().to_path_buf());
+    opts.threads = threads;
+    opts.batch_size = batch_size;
+    let summary = run(&opts).unwrap_or_else(|e| panic!("run failed: {e}"));
+    (out, summary)
+}
+
+/// Reads a whole Parquet file into one record batch.
+pub fn read_table(path: &Path) -> RecordBatch {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
+    let schema = batches.first().map(|b| b.schema()).expect("at least one batch");
+    arrow_select::concat::concat_batches(&schema, &batches).unwrap()
+}
+
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> &'a dyn Array {
+    batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}")).as_ref()
+}
+
+pub fn strings(batch: &RecordBatch, name: &str) -> Vec<Option<String>> {
+    column(batch, name).as_string::<i32>().iter().map(|s| s.map(str::to_string)).collect()
+}
+
+pub fn f64s(batch: &RecordBatch, name: &str) -> Vec<Option<f64>> {
+    column(batch, name).as_primitive::<Float64Type>().iter().collect()
+}
+
+pub fn i32s(batch: &RecordBatch, name: &str) -> Vec<Option<i32>> {
+    column(batch, name).as_primitive::<Int32Type>().iter().collect()
+}
+
+pub fn bools(batch: &RecordBatch, name: &str) -> Vec<Option<bool>> {
+    column(batch, name).as_boolean().iter().collect()
+}
+
+pub fn string_lists(batch: &RecordBatch, name: &str) -> Vec<Vec<String>> {
+    let list = column(batch, name).as_list::<i32>();
+    (0..list.len())
+        .map(|i| {
+            let v = list.value(i);
+            v.as_string::<i32>().iter().map(|s| s.unwrap_or_default().to_string()).collect()
+        })
+        .collect()
+}
+
+/// One conversation's row of `conversations.parquet`, as (column → value) lookups.
+pub struct Row<'a> {
+    pub batch: &'a RecordBatch,
+    pub index: usize,
+}
+
+impl Row<'_> {
+    pub fn f64(&self, name: &str) -> Option<f64> {
+        f64s(self.batch, name)[self.index]
+    }
+    pub fn i32(&self, name: &str) -> Option<i32> {
+        i32s(self.batch, name)[self.index]
+    }
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        bools(self.batch, name)[self.index]
+    }
+    pub fn str(&self, name: &str) -> Option<String> {
+        strings(self.batch, name)[self.index].clone()
+    }
+    pub fn list(&self, name: &str) -> Vec<String> {
+        string_lists(self.batch, name)[self.index].clone()
+    }
+}
+
+pub fn row<'a>(batch: &'a RecordBatch, conversation_id: &str) -> Row<'a> {
+    let index = strings(batch, "conversation_id")
+        .iter()
+        .position(|id| id.as_deref() == Some(conversation_id))
+        .unwrap_or_else(|| panic!("no conversation {conversation_id} in the output"));
+    Row { batch, index }
+}
+
+/// A flag row: (flag, rule_id, turn_index, matched).
+pub type FlagRow = (String, Option<String>, Option<i32>, Option<String>);
+
+pub fn flags_of(flags: &RecordBatch, conversation_id: &str) -> Vec<FlagRow> {
+    let ids = strings(flags, "conversation_id");
+    let kind = strings(flags, "flag");
+    let rule = strings(flags, "rule_id");
+    let turn = i32s(flags, "turn_index");
+    let matched = strings(flags, "matched");
+    (0..ids.len())
+        .filter(|&i| ids[i].as_deref() == Some(conversation_id))
+        .map(|i| (kind[i].clone().unwrap(), rule[i].clone(), turn[i], matched[i].clone()))
+        .collect()
+}
