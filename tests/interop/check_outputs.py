@@ -1,0 +1,50 @@
+"""Checks that DuckDB and pyarrow read convqa's outputs as they are, and that the tables agree
+with summary.json. Usage: python3 tests/interop/check_outputs.py OUT_DIR
+"""
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+
+
+def main(out: Path) -> int:
+    summary = json.loads((out / "summary.json").read_text())
+    counts = summary["counts"]
+    expected_rows = {
+        "conversations": counts["scored"],
+        "turns": counts["turns"],
+        "flags": counts["flags"],
+    }
+    failures = []
+    for table, rows in expected_rows.items():
+        path = out / f"{table}.parquet"
+        arrow_rows = pq.read_table(path).num_rows
+        duck_rows = duckdb.sql(f"select count(*) from '{path}'").fetchall()[0][0]
+        pandas_rows = len(pd.read_parquet(path))
+        if not arrow_rows == duck_rows == pandas_rows == rows:
+            failures.append(
+                f"{table}: pyarrow {arrow_rows}, duckdb {duck_rows}, pandas {pandas_rows}, summary {rows}"
+            )
+    rejects = sum(1 for line in (out / "rejects.jsonl").read_text().splitlines() if line)
+    if rejects != counts["rejected"] or counts["read"] != counts["scored"] + counts["rejected"]:
+        failures.append(f"rejects.jsonl has {rejects} lines; summary counts {counts}")
+    # A join across the tables, as a QA analyst would write it.
+    worst = duckdb.sql(
+        f"""select c.conversation_id, c.qa_score, count(f.flag) as flags
+            from '{out / "conversations.parquet"}' c
+            left join '{out / "flags.parquet"}' f using (conversation_id)
+            group by all order by c.qa_score, flags desc limit 3"""
+    ).fetchall()
+    if failures:
+        print("interop check FAILED:\n  " + "\n  ".join(failures))
+        return 1
+    print(f"interop check: pyarrow, pandas and duckdb read all tables; worst conversations: {worst}")
+    print("1 passed, 0 failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
