@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use convqa::Conversation;
-use convqa::input::{InputReader, Record, Source, expand_inputs};
+use convqa::input::{InputReader, Record, expand_inputs};
 use convqa::output::{conversations_batch, flags_batch, turns_batch};
 use convqa::pipeline::Engine;
 use convqa::rubric::MatchScratch;

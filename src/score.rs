@@ -72,7 +72,7 @@ pub struct TurnResult {
     pub language: Language,
     pub text: String,
     pub n_tokens: u32,
-    /// Rule ids hit in this turn (counted hits, in position order).
+    /// Rule ids hit in this turn (counted hits, in rubric order, each once).
     pub rule_hits: Vec<String>,
     /// Rule ids whose phrase appeared here but was cancelled by a negator.
     pub negated_hits: Vec<String>,
