@@ -115,8 +115,11 @@ pub fn score(
     rubric: &Rubric,
     turns: Vec<TurnResult>,
     outcomes: &[RuleOutcome],
-    timing: TimingKpis,
+    mut timing: TimingKpis,
 ) -> ConversationScore {
+    if timing.unanswered_turn.is_some() && ends_with_closing_thanks(conv, rubric, outcomes) {
+        timing.unanswered_turn = None;
+    }
     let mut flags = Vec::new();
     let mut rule_score = |d: Dimension| dimension_score(conv, rubric, outcomes, d, &mut flags);
     let empathy_score = rule_score(Dimension::Empathy);
@@ -129,6 +132,9 @@ pub fn score(
         }
         if let Some(first) = outcome.hits.first() {
             signals.push(rule.id.clone());
+            if rule.severity == Severity::Info {
+                continue; // listed in `signals`, too common to be a flag
+            }
             let n = outcome.hits.len();
             let detail = format!(
                 "customer signal {:?}{}",
@@ -191,6 +197,27 @@ pub fn score(
         flags,
         turns,
     }
+}
+
+/// Whether the last turn is the customer's and is a thank-you / confirmation (an exempt signal
+/// fired in it) that asks nothing: such an ending is not waiting for an answer.
+fn ends_with_closing_thanks(
+    conv: &Conversation,
+    rubric: &Rubric,
+    outcomes: &[RuleOutcome],
+) -> bool {
+    let Some(last) = conv.turns.iter().rposition(|t| t.speaker != Speaker::System) else {
+        return false;
+    };
+    let text = &conv.turns[last].text;
+    if text.contains(['?', '？']) {
+        return false;
+    }
+    rubric
+        .timing
+        .unanswered_exempt
+        .iter()
+        .any(|&r| outcomes[r].hits.iter().any(|h| h.turn as usize == last))
 }
 
 fn round1(x: f64) -> f64 {

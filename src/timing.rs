@@ -107,7 +107,11 @@ mod tests {
     fn config() -> TimingConfig {
         let chat = Limits { first_response_secs: 300.0, reply_secs: 180.0 };
         let email = Limits { first_response_secs: 14400.0, reply_secs: 14400.0 };
-        TimingConfig { limits: [chat, email, chat], first_response_weight: 2.0 }
+        TimingConfig {
+            limits: [chat, email, chat],
+            first_response_weight: 2.0,
+            unanswered_exempt: vec![],
+        }
     }
 
     /// Turns as (speaker, seconds after 09:00:00).

@@ -139,6 +139,17 @@ fn a_negated_phrase_does_not_fire() {
 }
 
 #[test]
+fn a_closing_thank_you_is_not_an_unanswered_message() {
+    // mixed-004 ends with the customer's 「收到了，thanks Kevin!」: nothing is left open.
+    let r = row(&SAMPLE.conversations, "mixed-004");
+    assert_eq!(r.bool("unanswered_customer"), Some(false));
+    assert!(!has_flag(&flags_of(&SAMPLE.flags, "mixed-004"), "unanswered_customer", None, Some(2)));
+    // en-011 ends with a customer message nobody answered.
+    let r = row(&SAMPLE.conversations, "en-011");
+    assert_eq!(r.bool("unanswered_customer"), Some(true));
+}
+
+#[test]
 fn bad_agents_score_clearly_below_good_agents() {
     let c = &SAMPLE.conversations;
     let mut by_agent: BTreeMap<String, Vec<f64>> = BTreeMap::new();

@@ -53,6 +53,8 @@ struct TimingFile {
     first_response_weight: f64,
     #[serde(default)]
     channel: BTreeMap<String, LimitsFile>,
+    #[serde(default)]
+    unanswered_exempt_signals: Vec<String>,
 }
 
 fn default_first_limit() -> f64 {
@@ -72,6 +74,7 @@ impl Default for TimingFile {
             reply_limit_secs: default_reply_limit(),
             first_response_weight: default_first_weight(),
             channel: BTreeMap::new(),
+            unanswered_exempt_signals: Vec::new(),
         }
     }
 }
@@ -151,8 +154,8 @@ pub(super) fn parse(
     if weights.iter().sum::<f64>() <= 0.0 {
         return Err(field_err("weights", "at least one weight must be above 0".to_string()));
     }
-    let timing = timing(&file.timing, &field_err)?;
     let rules = rules(&file.rule, source)?;
+    let timing = timing(&file.timing, &rules, &field_err)?;
     let negators: Vec<&str> =
         file.negation.zh.iter().chain(&file.negation.en).map(String::as_str).collect();
     let matcher = Matcher::build(&rules, &negators, file.negation.window, segmenter).map_err(
@@ -182,6 +185,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn timing(
     t: &TimingFile,
+    rules: &[Rule],
     field_err: &dyn Fn(&str, String) -> RubricError,
 ) -> Result<TimingConfig, RubricError> {
     let positive = |field: &str, v: f64| {
@@ -216,7 +220,19 @@ fn timing(
         }
     }
     let first_response_weight = positive("timing.first_response_weight", t.first_response_weight)?;
-    Ok(TimingConfig { limits, first_response_weight })
+    let unanswered_exempt = t
+        .unanswered_exempt_signals
+        .iter()
+        .map(|id| {
+            rules.iter().position(|r| &r.id == id && r.kind == RuleKind::Signal).ok_or_else(|| {
+                field_err(
+                    "timing.unanswered_exempt_signals",
+                    format!("{id:?} is not the id of a signal rule"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TimingConfig { limits, first_response_weight, unanswered_exempt })
 }
 
 fn rules(files: &[RuleFile], source: &str) -> Result<Vec<Rule>, RubricError> {
@@ -469,5 +485,16 @@ mod tests {
         assert_eq!(r.timing.limits(Channel::Chat).reply_secs, 120.0);
         assert_eq!(r.timing.limits(Channel::Email).reply_secs, 7200.0);
         assert_eq!(r.timing.limits(Channel::Email).first_response_secs, 300.0);
+    }
+
+    #[test]
+    fn unanswered_exemptions_must_name_signal_rules() {
+        let e = err(&format!("[timing]\nunanswered_exempt_signals = [\"greeting\"]\n{GREETING}"));
+        assert!(
+            e.contains(
+                "timing.unanswered_exempt_signals: \"greeting\" is not the id of a signal rule"
+            ),
+            "{e}"
+        );
     }
 }

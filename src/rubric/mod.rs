@@ -150,6 +150,9 @@ pub struct TimingConfig {
     pub limits: [Limits; 3],
     /// Weight of the first reply against each later reply in the responsiveness score.
     pub first_response_weight: f64,
+    /// Signal rules (indexes) that, fired in the customer's last message, mean it is a closing
+    /// thank-you rather than a message waiting for an answer.
+    pub unanswered_exempt: Vec<usize>,
 }
 
 impl TimingConfig {
