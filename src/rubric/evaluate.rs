@@ -92,3 +92,115 @@ pub fn evaluate(rubric: &Rubric, speakers: &[Speaker], hits: &[Vec<Hit>]) -> Vec
     }
     outcomes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rubric::MatchScratch;
+    use crate::segment::tests::SEGMENTER;
+    use Speaker::{Agent as A, Customer as C};
+
+    const RUBRIC: &str = r#"
+name = "t"
+version = "1"
+pass_threshold = 70
+[weights]
+responsiveness = 1
+empathy = 1
+compliance = 1
+[negation]
+en = ["not"]
+[[rule]]
+id = "greeting"
+kind = "required"
+dimension = "compliance"
+first_n_agent_turns = 2
+weight = 10
+en = ["hello"]
+[[rule]]
+id = "closing"
+kind = "required"
+dimension = "compliance"
+last_n_agent_turns = 1
+weight = 10
+en = ["bye"]
+[[rule]]
+id = "upset"
+kind = "signal"
+en = ["angry"]
+[[rule]]
+id = "apology"
+kind = "required"
+dimension = "empathy"
+when = "upset"
+weight = 10
+en = ["sorry"]
+[[rule]]
+id = "insult"
+kind = "forbidden"
+dimension = "compliance"
+negation = false
+weight = 10
+en = ["stupid"]
+"#;
+
+    /// Outcomes of every rule, by id, for turns given as (speaker, text).
+    fn outcomes(turns: &[(Speaker, &str)]) -> std::collections::HashMap<String, RuleOutcome> {
+        let rubric = Rubric::parse(RUBRIC, "t.toml", &SEGMENTER).unwrap();
+        let mut scratch = MatchScratch::default();
+        let hits: Vec<Vec<Hit>> = turns
+            .iter()
+            .map(|(_, text)| {
+                let mut out = Vec::new();
+                rubric.matcher.find(&SEGMENTER.segment(text), &mut scratch, &mut out);
+                out
+            })
+            .collect();
+        let speakers: Vec<Speaker> = turns.iter().map(|t| t.0).collect();
+        let result = evaluate(&rubric, &speakers, &hits);
+        rubric.rules.iter().map(|r| r.id.clone()).zip(result).collect()
+    }
+
+    fn hit_turns(o: &RuleOutcome) -> Vec<u32> {
+        o.hits.iter().map(|h| h.turn).collect()
+    }
+
+    #[test]
+    fn position_scopes_count_agent_turns_only() {
+        let o = outcomes(&[(C, "hello?"), (A, "one"), (A, "two"), (A, "hello bye"), (C, "bye")]);
+        assert!(o["greeting"].hits.is_empty(), "hello in the 3rd agent turn is too late");
+        assert_eq!(o["greeting"].expected_turn, Some(1), "expected at the first agent turn");
+        assert_eq!(hit_turns(&o["closing"]), [3], "the customer's bye does not count");
+    }
+
+    #[test]
+    fn closing_outside_the_last_agent_turns_is_missing_and_expected_at_the_last() {
+        let o = outcomes(&[(A, "bye"), (C, "x"), (A, "ok")]);
+        assert!(o["closing"].hits.is_empty());
+        assert_eq!(o["closing"].expected_turn, Some(2));
+    }
+
+    #[test]
+    fn when_rules_apply_only_after_the_signal() {
+        let o = outcomes(&[(C, "hi"), (A, "sorry to hear")]);
+        assert!(!o["apology"].applicable, "nobody was upset");
+        let o = outcomes(&[(A, "sorry"), (C, "I am angry"), (A, "let me check")]);
+        assert!(o["apology"].applicable);
+        assert!(o["apology"].hits.is_empty(), "the apology before the anger does not count");
+        assert_eq!(o["apology"].expected_turn, Some(1), "expected after the upset turn");
+        let o = outcomes(&[(C, "I am angry"), (A, "so sorry")]);
+        assert_eq!(hit_turns(&o["apology"]), [1]);
+        let o = outcomes(&[(C, "I am not angry"), (A, "ok")]);
+        assert!(!o["apology"].applicable, "a negated signal does not trigger");
+        let o = outcomes(&[(A, "hello"), (C, "I am angry")]);
+        assert!(!o["apology"].applicable, "no agent turn followed the upset message");
+    }
+
+    #[test]
+    fn negation_can_be_switched_off_per_rule() {
+        // "not stupid" is still an insult in this rubric: negation = false.
+        let o = outcomes(&[(A, "you are not stupid, are you")]);
+        assert_eq!(hit_turns(&o["insult"]), [0]);
+        assert!(o["insult"].negated.is_empty());
+    }
+}
