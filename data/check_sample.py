@@ -15,7 +15,9 @@ What is checked
   all sample files, per-file minimum counts.
 - Timing facts (first_response_secs, reply gaps, SLA breaches, unanswered
   final customer turn) are recomputed from the timestamps and compared with
-  the tables in data/README.md.
+  the tables in data/README.md. Whether a final customer turn is exempt from
+  "unanswered" ([timing] unanswered_exempt_signals) needs the phrase matcher;
+  without it only the cells that do not depend on it are compared.
 - If the optional packages `jieba` and `zhconv_rs` (PyPI: jieba, zhconv-rs,
   the latter wraps the same zhconv crate the Rust code uses) are importable,
   rubric/default.toml is applied with a reference matcher that mirrors
@@ -23,8 +25,10 @@ What is checked
   -> Traditional-to-Simplified, jieba on Han runs and Unicode words elsewhere,
   phrases must start and end on token boundaries, a negator within `window`
   tokens before a hit in the same clause cancels it) and the rubric columns of
-  the README are compared too. Without those packages that part is skipped,
-  not failed.
+  the README are compared too. Rules, phrases, negators, severities and the
+  unanswered exemptions are all read from rubric/default.toml (tomllib);
+  nothing rubric-specific is hard-coded here. Without those packages that part
+  is skipped, not failed.
 - data/broken/broken.jsonl is regenerated in memory with make_broken.py and
   must be byte-identical to the file on disk.
 
@@ -229,10 +233,37 @@ def timing(c: dict, rubric: dict) -> dict:
         if g > limit:
             breaches.append(("first" if k == 0 else "reply", i, g))
 
-    last = next((t for t in reversed(turns) if t["speaker"] != "system"), None)
-    unanswered = bool(last and last["speaker"] == "customer")
-    return dict(first_resp=first_resp, gaps=gaps, breaches=breaches, unanswered=unanswered,
+    last = next((i for i in reversed(range(len(turns))) if turns[i]["speaker"] != "system"), None)
+    last_customer = last if last is not None and turns[last]["speaker"] == "customer" else None
+    return dict(first_resp=first_resp, gaps=gaps, breaches=breaches, last_customer=last_customer,
+                unanswered=None if last_customer is not None else False,
                 first_limit=first_limit, reply_limit=reply_limit)
+
+
+def decide_unanswered(c: dict, tm: dict, rubric: dict, res: dict | None) -> None:
+    """Sets tm["unanswered"] (mirrors ends_with_closing_thanks in src/score.rs).
+
+    The conversation ends unanswered when the last non-system turn is the customer's, unless one
+    of [timing] unanswered_exempt_signals has a non-negated hit in that turn and the turn's
+    original text holds no '?' / '？'. Without the phrase matcher (res is None) the exemption
+    can only be ruled out by a question mark; otherwise the value stays None (undecided).
+    """
+    i = tm["last_customer"]
+    if i is None:
+        tm["unanswered"] = False
+        return
+    text = c["turns"][i]["text"]
+    if "?" in text or "？" in text:
+        tm["unanswered"] = True
+        return
+    if res is None:
+        tm["unanswered"] = None
+        return
+    exempt = rubric["timing"].get("unanswered_exempt_signals", [])
+    for rid in exempt:
+        if rid not in res or res[rid]["rule"]["kind"] != "signal":
+            err(f"rubric: unanswered_exempt_signals names {rid!r}, not a signal rule")
+    tm["unanswered"] = not any(t == i for rid in exempt if rid in res for t, _ in res[rid]["hits"])
 
 
 # ---------------------------------------------------------------------------
@@ -388,7 +419,7 @@ class Matcher:
             while i >= 0:
                 j = i + len(pat)
                 if i in start_idx and j in end_set:
-                    if self.negated(n, toks, start_idx[i]):
+                    if rule.get("negation", True) and self.negated(n, toks, start_idx[i]):
                         negs.append(phrase)
                     else:
                         found.append((i, j, phrase))
@@ -418,23 +449,26 @@ class Matcher:
             negated[r["id"]] = nl
         res = {}
         for r in rules:
-            lst = raw[r["id"]]
+            lst, nl = raw[r["id"]], negated[r["id"]]
             applicable = True
             if "first_n_agent_turns" in r:
                 allowed = set(agent_idx[: r["first_n_agent_turns"]])
                 lst = [h for h in lst if h[0] in allowed]
+                nl = [h for h in nl if h[0] in allowed]
             if "last_n_agent_turns" in r:
                 allowed = set(agent_idx[-r["last_n_agent_turns"]:])
                 lst = [h for h in lst if h[0] in allowed]
+                nl = [h for h in nl if h[0] in allowed]
             if "when" in r:
                 sig = raw[r["when"]]
                 first = min(h[0] for h in sig) if sig else None
                 if first is None or not any(i > first for i in agent_idx):
                     applicable = False
-                    lst = []
+                    lst, nl = [], []
                 else:
                     lst = [h for h in lst if h[0] > first]
-            res[r["id"]] = dict(rule=r, hits=lst, applicable=applicable, negated=negated[r["id"]])
+                    nl = [h for h in nl if h[0] > first]
+            res[r["id"]] = dict(rule=r, hits=lst, applicable=applicable, negated=nl)
         return res
 
 
@@ -458,28 +492,34 @@ def fmt_turns(hits, counts: bool = False) -> str:
     return ", ".join(out)
 
 
-def timing_row(c, tm) -> list[str]:
+def timing_row(c, tm) -> list[str | None]:
     gaps = ", ".join(f"{i}:{fmt_num(g)}" for i, g in tm["gaps"]) or "—"
     br = ", ".join(f"{kind}@{i}" for kind, i, _ in tm["breaches"]) or "—"
+    u = tm["unanswered"]
     return [c["conversation_id"], c["channel"], fmt_num(tm["first_resp"]), gaps, br,
-            "yes" if tm["unanswered"] else "no"]
+            None if u is None else ("yes" if u else "no")]
+
+
+# The rubric table has fixed columns for these rules; every other rule is taken from the rubric
+# by kind (forbidden hits, other signals) in rubric order.
+DISTRESS = "customer_distress"
+REQUIRED_COLUMNS = ("greeting", "closing", "apology", "acknowledge_feelings", "reassurance")
 
 
 def rubric_row(c, tm, res) -> list[str]:
+    rules = [x["rule"] for x in res.values()]  # rubric order
+    forbidden = [r["id"] for r in rules if r["kind"] == "forbidden"]
+    required = [r["id"] for r in rules if r["kind"] == "required"]
+    signals = [r["id"] for r in rules if r["kind"] == "signal"]
+
     def req(rid):
         x = res[rid]
         if not x["applicable"]:
             return "n/a"
         return fmt_turns(x["hits"]) if x["hits"] else "MISSING"
 
-    forb = []
-    for rid in ("blame_customer", "dismissive", "rude", "unapproved_promise"):
-        if res[rid]["hits"]:
-            forb.append(f"{rid}@{fmt_turns(res[rid]['hits'], counts=True)}")
-    sig = []
-    for rid in ("complaint", "churn_risk", "escalation_request", "repeat_contact", "resolution"):
-        if res[rid]["hits"]:
-            sig.append(f"{rid}@{fmt_turns(res[rid]['hits'])}")
+    forb = [f"{rid}@{fmt_turns(res[rid]['hits'], counts=True)}" for rid in forbidden if res[rid]["hits"]]
+    sig = [f"{rid}@{fmt_turns(res[rid]['hits'])}" for rid in signals if rid != DISTRESS and res[rid]["hits"]]
     flags = []
     if any(k == "first" for k, _, _ in tm["breaches"]):
         flags.append("sla_first_response")
@@ -487,19 +527,21 @@ def rubric_row(c, tm, res) -> list[str]:
         flags.append("sla_reply")
     if tm["unanswered"]:
         flags.append("unanswered_final")
-    for rid in ("greeting", "closing", "acknowledge_feelings", "apology", "reassurance"):
-        if res[rid]["applicable"] and not res[rid]["hits"]:
-            flags.append(f"missing:{rid}")
-    for rid in ("blame_customer", "dismissive", "rude", "unapproved_promise"):
-        if res[rid]["hits"]:
-            flags.append(rid)
-    for rid in ("customer_distress", "complaint", "churn_risk", "escalation_request", "repeat_contact", "resolution"):
-        if res[rid]["hits"]:
-            flags.append(rid)
-    return [c["conversation_id"], req("greeting"), req("closing"), "; ".join(forb) or "—",
-            fmt_turns(res["customer_distress"]["hits"]), req("apology"), req("acknowledge_feelings"),
-            req("reassurance"), "; ".join(sig) or "—", " ".join(f"`{f}`" for f in flags) or "—"]
+    flags += [f"missing:{rid}" for rid in required if res[rid]["applicable"] and not res[rid]["hits"]]
+    flags += [rid for rid in forbidden if res[rid]["hits"]]
+    # a signal is listed in `signals` whenever it fires, but only minor/major ones are flags
+    flags += [rid for rid in signals if res[rid]["hits"] and res[rid]["rule"]["severity"] != "info"]
+    return [c["conversation_id"], *(req(rid) for rid in REQUIRED_COLUMNS[:2]), "; ".join(forb) or "—",
+            fmt_turns(res[DISTRESS]["hits"]), *(req(rid) for rid in REQUIRED_COLUMNS[2:]),
+            "; ".join(sig) or "—", " ".join(f"`{f}`" for f in flags) or "—"]
 
+
+# Every negated hit in the sample, as listed in data/README.md (Definitions): (id, turn, rule).
+EXPECTED_NEGATED = {
+    ("zh-hans-003", 0, "customer_distress"),   # 我不生气
+    ("en-004", 0, "customer_distress"),        # I'm not upset
+    ("mixed-011", 5, "customer_distress"),     # 我没有生气啦
+}
 
 TIMING_HEAD = ["id", "channel", "first_response_secs", "reply gaps (agent turn:secs)", "SLA breaches", "unanswered final"]
 RUBRIC_HEAD = ["id", "greeting", "closing", "forbidden hits", "distress", "apology", "acknowledge", "reassurance",
@@ -622,15 +664,18 @@ def main() -> int:
         matcher = None
         print(f"note: phrase checks skipped ({e}); pip install jieba zhconv-rs to run them")
 
-    trows, rrows, orows = [], [], []
+    trows, rrows, negated = [], [], set()
     for stem, c in convs:
         tm = timing(c, rubric)
+        res = matcher.apply(c) if matcher else None
+        decide_unanswered(c, tm, rubric, res)
         trows.append(timing_row(c, tm))
-        if matcher:
-            rrows.append(rubric_row(c, tm, matcher.apply(c)))
+        if res is not None:
+            rrows.append(rubric_row(c, tm, res))
+            negated |= {(c["conversation_id"], i, rid) for rid, x in res.items() for i, _ in x["negated"]}
 
     if args.markdown:
-        print(md_table(TIMING_HEAD, trows))
+        print(md_table(TIMING_HEAD, [[x if x is not None else "?" for x in r] for r in trows]))
         print()
         if rrows:
             print(md_table(RUBRIC_HEAD, rrows))
@@ -672,13 +717,21 @@ def main() -> int:
             got = t.get(r[0])
             if got is None:
                 err(f"README.md {label} table: no row for {r[0]}")
-            elif got != r:
+            else:
                 for h, a, b in zip(head, got, r):
-                    if a != b:
+                    if b is not None and a != b:
                         err(f"README.md {label} table {r[0]} / {h}: README says {a!r}, recomputed {b!r}")
         extra = set(t) - {r[0] for r in rows}
         if extra:
             err(f"README.md {label} table: unknown ids {sorted(extra)}")
+    undecided = [r[0] for r in trows if r[5] is None]
+    if undecided:
+        print(f"note: unanswered final not checked for {', '.join(undecided)} (needs the phrase matcher)")
+    if matcher and negated != EXPECTED_NEGATED:
+        for x in sorted(negated - EXPECTED_NEGATED):
+            err(f"negated hit {x} is not in EXPECTED_NEGATED / the README")
+        for x in sorted(EXPECTED_NEGATED - negated):
+            err(f"expected negated hit {x} no longer occurs")
 
     check_broken(tables)
 
