@@ -37,6 +37,7 @@ Only the Python standard library is required.
 from __future__ import annotations
 
 import argparse
+import bisect
 import importlib.util
 import json
 import re
@@ -364,10 +365,25 @@ class Matcher:
             i = j
         return "".join(res)
 
+    def has_word(self, w: str) -> bool:
+        return self.jieba.dt.FREQ.get(w, 0) > 0
+
+    def inner_boundaries(self, w: str, at: int) -> list[int]:
+        """Edges of 2-/3-character dictionary words inside a longer token (jieba search mode)."""
+        found = set()
+        if len(w) > 2:
+            for ln in (2, 3):
+                if ln >= len(w):
+                    continue
+                for i in range(len(w) - ln + 1):
+                    if self.has_word(w[i:i + ln]):
+                        found.update((i, i + ln))
+        return [at + o for o in sorted(found) if 0 < o < len(w)]
+
     def segment(self, text: str):
-        """(normalized text, tokens as (start, end, is_chinese))."""
+        """(normalized text, tokens as (start, end, is_chinese), inner boundaries)."""
         n = self.norm(text)
-        toks, i = [], 0
+        toks, inner, i = [], [], 0
         while i < len(n):
             han = is_han(n[i])
             j = i
@@ -379,26 +395,32 @@ class Matcher:
                 for w in self.jieba.cut(run, HMM=True):
                     if any(ch.isalnum() for ch in w):
                         toks.append((i + pos, i + pos + len(w), True))
+                        inner += self.inner_boundaries(w, i + pos)
                     pos += len(w)
             else:
                 toks += [(i + a, i + b, False) for a, b in uax29_words(run)]
             i = j
-        return n, toks
+        return n, toks, inner
 
     @staticmethod
     def join(seg):
-        n, toks = seg
-        text, starts, ends, prev = "", [], [], None
+        """(match text, token starts, token ends, inner boundaries) in match-text offsets."""
+        n, toks, inner = seg
+        text, starts, ends, inner_mt, prev = "", [], [], [], None
         for t in toks:
             if prev is not None and not (prev[2] and t[2] and prev[1] == t[0]):
                 text += " "
             starts.append(len(text))
+            inner_mt += [len(text) + (b - t[0]) for b in inner if t[0] < b < t[1]]
             text += n[t[0]:t[1]]
             ends.append(len(text))
             prev = t
-        return text, starts, ends
+        return text, starts, ends, inner_mt
 
-    def negated(self, n, toks, first: int) -> bool:
+    def negated(self, n, toks, first: int, norm_start: int) -> bool:
+        prefix = n[toks[first][0]:norm_start]
+        if prefix and any(prefix.endswith(x) for x in self.negators):
+            return True
         for k in range(first - 1, max(0, first - self.window) - 1, -1):
             gap = n[toks[k][1]:toks[k + 1][0]]
             if any(ch in CLAUSE_BREAKS for ch in gap):
@@ -409,17 +431,19 @@ class Matcher:
 
     def hits(self, rule: dict, text: str, where: str) -> tuple[list[str], list[str]]:
         """(phrases that hit, phrases that hit but were negated)."""
-        n, toks = self.segment(text)
-        mt, starts, ends = self.join((n, toks))
-        start_idx = {v: k for k, v in enumerate(starts)}
-        end_set = set(ends)
+        n, toks, inner = self.segment(text)
+        mt, starts, ends, inner_mt = self.join((n, toks, inner))
+        start_set = set(starts) | set(inner_mt)
+        end_set = set(ends) | set(inner_mt)
         found, negs = [], []
         for pat, phrase in self.patterns[rule["id"]]:
             i = mt.find(pat)
             while i >= 0:
                 j = i + len(pat)
-                if i in start_idx and j in end_set:
-                    if rule.get("negation", True) and self.negated(n, toks, start_idx[i]):
+                if i in start_set and j in end_set:
+                    first = bisect.bisect_right(starts, i) - 1
+                    norm_start = toks[first][0] + (i - starts[first])
+                    if rule.get("negation", True) and self.negated(n, toks, first, norm_start):
                         negs.append(phrase)
                     else:
                         found.append((i, j, phrase))

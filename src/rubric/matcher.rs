@@ -4,7 +4,8 @@
 //! A turn's tokens are joined into a "match text": Chinese tokens that touch are joined without
 //! a space, every other pair with one space. Phrases are normalized, segmented and joined the
 //! same way, so `Thank   you!` matches `thank you`, `請放心` matches `请放心`, and a hit must start
-//! and end on token boundaries (`hi` does not fire inside `this`, `滚` not inside `滚动`).
+//! and end on token boundaries (`hi` does not fire inside `this`, `滚` not inside `滚动`) or on
+//! the edge of a dictionary word inside a longer Chinese token (`谢谢` inside `谢谢您`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -43,8 +44,26 @@ pub struct Matcher {
 #[derive(Default)]
 pub struct MatchScratch {
     text: String,
+    /// Match-text offsets of each token's start and end.
     starts: Vec<u32>,
     ends: Vec<u32>,
+    /// Match-text offsets of sub-word boundaries inside Chinese tokens.
+    inner: Vec<u32>,
+}
+
+impl MatchScratch {
+    fn is_start(&self, at: u32) -> bool {
+        self.starts.binary_search(&at).is_ok() || self.inner.binary_search(&at).is_ok()
+    }
+
+    fn is_end(&self, at: u32) -> bool {
+        self.ends.binary_search(&at).is_ok() || self.inner.binary_search(&at).is_ok()
+    }
+
+    /// The token that holds match-text byte `at`.
+    fn token_at(&self, at: u32) -> usize {
+        self.starts.partition_point(|&s| s <= at) - 1
+    }
 }
 
 impl Matcher {
@@ -102,21 +121,24 @@ impl Matcher {
         join_tokens(seg, scratch);
         let before = out.len();
         for m in self.automaton.find_overlapping_iter(&scratch.text) {
-            let (Ok(first), Ok(last)) = (
-                scratch.starts.binary_search(&(m.start() as u32)),
-                scratch.ends.binary_search(&(m.end() as u32)),
-            ) else {
+            let (start, end) = (m.start() as u32, m.end() as u32);
+            if !scratch.is_start(start) || !scratch.is_end(end) {
                 continue;
-            };
-            let negated = self.is_negated(seg, first);
+            }
+            let (first, last) = (scratch.token_at(start), scratch.token_at(end - 1));
+            // Inside a token the match text is the normalized text, byte for byte.
+            let norm_start = seg.tokens[first].start + (start - scratch.starts[first]);
+            let norm_end = seg.tokens[last].start + (end - scratch.starts[last]);
+            let orig = seg.normalized.original_range(norm_start as usize..norm_end as usize);
+            let negated = self.is_negated(seg, first, norm_start);
             for &(rule, phrase) in &self.targets[m.pattern().as_usize()] {
                 out.push(Hit {
                     rule,
                     phrase,
                     first_token: first as u32,
                     last_token: last as u32,
-                    orig_start: seg.tokens[first].orig_start,
-                    orig_end: seg.tokens[last].orig_end,
+                    orig_start: orig.start as u32,
+                    orig_end: orig.end as u32,
                     negated,
                 });
             }
@@ -124,9 +146,15 @@ impl Matcher {
         out[before..].sort_by_key(|h| (h.first_token, h.last_token, h.rule, h.phrase));
     }
 
-    /// Whether a negator stands within `window` tokens before token `first`, in the same clause.
-    fn is_negated(&self, seg: &Segmented, first: usize) -> bool {
+    /// Whether a negator stands within `window` tokens before token `first`, in the same clause,
+    /// or — for a hit starting inside token `first` at normalized `norm_start` — right before it
+    /// in that token (「不生气」 kept whole by jieba).
+    fn is_negated(&self, seg: &Segmented, first: usize, norm_start: u32) -> bool {
         let text = &seg.normalized.text;
+        let prefix = &text[seg.tokens[first].start as usize..norm_start as usize];
+        if !prefix.is_empty() && self.negators.iter().any(|n| prefix.ends_with(n.as_str())) {
+            return true;
+        }
         let lowest = first.saturating_sub(self.window);
         for k in (lowest..first).rev() {
             let gap = &text[seg.tokens[k].end as usize..seg.tokens[k + 1].start as usize];
@@ -146,6 +174,8 @@ fn join_tokens(seg: &Segmented, scratch: &mut MatchScratch) {
     scratch.text.clear();
     scratch.starts.clear();
     scratch.ends.clear();
+    scratch.inner.clear();
+    let mut inner = seg.inner_boundaries.iter().peekable();
     let mut prev: Option<&crate::segment::Token> = None;
     for (i, t) in seg.tokens.iter().enumerate() {
         if let Some(p) = prev {
@@ -155,9 +185,19 @@ fn join_tokens(seg: &Segmented, scratch: &mut MatchScratch) {
                 scratch.text.push(' ');
             }
         }
-        scratch.starts.push(scratch.text.len() as u32);
+        let at = scratch.text.len() as u32;
+        scratch.starts.push(at);
         scratch.text.push_str(seg.token_text(i));
         scratch.ends.push(scratch.text.len() as u32);
+        while let Some(&&b) = inner.peek() {
+            if b >= t.end {
+                break;
+            }
+            if b > t.start {
+                scratch.inner.push(at + (b - t.start));
+            }
+            inner.next();
+        }
         prev = Some(t);
     }
 }
@@ -228,6 +268,34 @@ mod tests {
         assert!(hits("this is fine, history").is_empty());
         assert!(hits("请向下滚动页面").is_empty(), "{:?}", hits("请向下滚动页面"));
         assert_eq!(hits("你给我滚").len(), 1);
+    }
+
+    #[test]
+    fn a_word_glued_to_a_particle_by_jieba_still_matches() {
+        // jieba keeps 「谢谢您」 as one token.
+        let rules = [rule("thanks", &["谢谢"])];
+        let m = Matcher::build(&rules, &["不"], 3, &SEG).unwrap();
+        let text = "收到，謝謝您的協助";
+        let seg = SEG.segment(text);
+        let mut out = Vec::new();
+        m.find(&seg, &mut MatchScratch::default(), &mut out);
+        assert_eq!(out.len(), 1, "{seg:?}");
+        assert_eq!(&text[out[0].orig_start as usize..out[0].orig_end as usize], "謝謝");
+    }
+
+    #[test]
+    fn a_negator_glued_into_the_same_token_still_negates() {
+        let rules = [rule("responsible", &["负责"])];
+        let m = Matcher::build(&rules, &["不"], 3, &SEG).unwrap();
+        let seg = SEG.segment("你们太不负责任了");
+        assert!(
+            seg.tokens.iter().any(|t| seg.normalized.text[t.range()].eq("不负责任")),
+            "{seg:?}"
+        );
+        let mut out = Vec::new();
+        m.find(&seg, &mut MatchScratch::default(), &mut out);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].negated, "不 inside the token 不负责任 negates 负责");
     }
 
     #[test]

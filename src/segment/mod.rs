@@ -47,6 +47,10 @@ impl Token {
 pub struct Segmented {
     pub normalized: NormalizedText,
     pub tokens: Vec<Token>,
+    /// Normalized offsets inside Chinese tokens where a dictionary sub-word starts or ends
+    /// (「谢谢」 in the token 「谢谢您」), sorted. A phrase may start or end there too, so that
+    /// jieba gluing a particle onto a word does not hide the word.
+    pub inner_boundaries: Vec<u32>,
     pub language: Language,
 }
 
@@ -59,8 +63,15 @@ impl Segmented {
 
 /// Splits a run of script-homogeneous normalized text into tokens.
 trait RunSegmenter {
-    /// Appends the tokens of `run` (which starts at normalized byte `base`) as normalized ranges.
-    fn segment_run(&self, run: &str, base: usize, out: &mut Vec<(usize, usize)>);
+    /// Appends the tokens of `run` (which starts at normalized byte `base`) as normalized ranges
+    /// to `out`, and sub-word boundaries inside tokens to `inner`.
+    fn segment_run(
+        &self,
+        run: &str,
+        base: usize,
+        out: &mut Vec<(usize, usize)>,
+        inner: &mut Vec<u32>,
+    );
 }
 
 /// Normalizes and segments turns; build once, share across threads.
@@ -78,6 +89,7 @@ impl Segmenter {
         let normalized = normalize(original);
         let mut tokens = Vec::new();
         let mut ranges = Vec::new();
+        let mut inner_boundaries = Vec::new();
         let text = normalized.text.as_str();
         let mut start = 0;
         while start < text.len() {
@@ -93,7 +105,7 @@ impl Segmenter {
             } else {
                 (&words::WordSegmenter, TokenKind::Word)
             };
-            segmenter.segment_run(run, start, &mut ranges);
+            segmenter.segment_run(run, start, &mut ranges, &mut inner_boundaries);
             tokens.extend(ranges.iter().map(|&(s, e)| {
                 let orig = normalized.original_range(s..e);
                 Token {
@@ -107,7 +119,7 @@ impl Segmenter {
             start += len;
         }
         let language = language::detect(&normalized, &tokens);
-        Segmented { normalized, tokens, language }
+        Segmented { normalized, tokens, inner_boundaries, language }
     }
 }
 
@@ -140,6 +152,18 @@ pub(crate) mod tests {
         assert!(words(&s).contains(&"抱歉"), "{:?}", words(&s));
         let i = words(&s).iter().position(|w| *w == "抱歉").unwrap();
         assert_eq!(&original[s.tokens[i].original_range()], "抱歉");
+    }
+
+    #[test]
+    fn dictionary_sub_words_of_long_chinese_tokens_are_boundaries() {
+        let s = SEGMENTER.segment("收到，謝謝您的協助");
+        let i = (0..s.tokens.len())
+            .find(|&i| s.token_text(i) == "谢谢您")
+            .expect("jieba keeps 谢谢您 whole");
+        let token = s.tokens[i];
+        let after_xiexie = token.start + "谢谢".len() as u32;
+        assert!(s.inner_boundaries.contains(&after_xiexie), "{:?}", s.inner_boundaries);
+        assert!(!s.inner_boundaries.contains(&token.start), "token edges are not inner boundaries");
     }
 
     #[test]

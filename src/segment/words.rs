@@ -8,7 +8,7 @@ use super::RunSegmenter;
 pub struct WordSegmenter;
 
 impl RunSegmenter for WordSegmenter {
-    fn segment_run(&self, run: &str, base: usize, out: &mut Vec<(usize, usize)>) {
+    fn segment_run(&self, run: &str, base: usize, out: &mut Vec<(usize, usize)>, _: &mut Vec<u32>) {
         out.extend(run.unicode_word_indices().map(|(i, w)| (base + i, base + i + w.len())));
     }
 }
