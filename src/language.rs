@@ -4,11 +4,26 @@
 //! Decided on the segmented tokens: Chinese words against Latin words (letters only, so order
 //! numbers such as `DD20261027` or user names such as `lily_0918` do not count as English).
 //! Traditional means the Traditional→Simplified conversion changed a character. Latin-only text
-//! is checked with `whatlang`, and only a reliable non-English verdict makes it `other`, because
-//! chat turns are short ("ok thx") and English is what Latin text means in our traffic.
+//! of at least [`MIN_WORDS_FOR_ID`] words is checked with `whatlang` against the Latin-script
+//! languages a contact centre is likely to see, and only a reliable non-English verdict makes it
+//! `other`: chat turns are short ("ok thx") and English is what Latin text means in our traffic.
+
+use std::sync::LazyLock;
+
+use whatlang::{Detector, Lang};
 
 use crate::normalize::NormalizedText;
 use crate::segment::{Token, TokenKind};
+
+/// Shorter Latin text is taken as English: language identification is not reliable on it.
+pub const MIN_WORDS_FOR_ID: u32 = 4;
+
+/// English against the Latin-script languages most likely in zh/en customer service. A short
+/// list keeps identification cheap (it was most of the pipeline's time against all languages).
+static LATIN_DETECTOR: LazyLock<Detector> = LazyLock::new(|| {
+    use Lang::*;
+    Detector::with_allowlist(vec![Eng, Spa, Por, Fra, Deu, Ita, Nld, Ind, Tgl, Vie, Tur, Pol])
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Language {
@@ -57,10 +72,9 @@ pub fn detect(norm: &NormalizedText, tokens: &[Token]) -> Language {
     let share = latin as f32 / (chinese + latin).max(1) as f32;
     match (chinese, latin) {
         (0, 0) => Language::None,
-        (0, _) => match whatlang::detect(&norm.text) {
-            Some(info) if info.is_reliable() && info.lang() != whatlang::Lang::Eng => {
-                Language::Other
-            }
+        (0, n) if n < MIN_WORDS_FOR_ID => Language::En,
+        (0, _) => match LATIN_DETECTOR.detect(&norm.text) {
+            Some(info) if info.is_reliable() && info.lang() != Lang::Eng => Language::Other,
             _ => Language::En,
         },
         (_, _) if share >= MIXED_MIN_LATIN_SHARE => Language::Mixed,
@@ -118,6 +132,8 @@ mod tests {
         assert_eq!(lang("Hi, I was charged twice for my subscription this month."), Language::En);
         assert_eq!(lang("OK 我帮你 check 一下 order status"), Language::Mixed);
         assert_eq!(lang("12345 !!!"), Language::None);
+        assert_eq!(lang("Hola, quiero cancelar mi suscripción porque el servicio es muy malo"), Language::Other);
+        assert_eq!(lang("ok thx"), Language::En);
     }
 
     #[test]
