@@ -128,9 +128,12 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
 
     let t = Instant::now();
     counts.rejected = rejects.count();
-    counts.read = counts.scored + counts.rejected;
     counts.failed = counts.scored - counts.passed;
+    // Counted by the reader, independently of what was scored and rejected, so the summary's
+    // `read = scored + rejected` is a check, not a definition.
     counts.blank_lines = reader.stats().iter().map(|s| s.blank_lines).sum();
+    counts.read = reader.stats().iter().map(|s| s.lines).sum::<u64>() - counts.blank_lines;
+    debug_assert_eq!(counts.read, counts.scored + counts.rejected, "every line accounted for");
     parquet.commit()?;
     rejects.commit()?;
     write_time += t.elapsed();
