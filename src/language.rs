@@ -132,7 +132,10 @@ mod tests {
         assert_eq!(lang("Hi, I was charged twice for my subscription this month."), Language::En);
         assert_eq!(lang("OK 我帮你 check 一下 order status"), Language::Mixed);
         assert_eq!(lang("12345 !!!"), Language::None);
-        assert_eq!(lang("Hola, quiero cancelar mi suscripción porque el servicio es muy malo"), Language::Other);
+        assert_eq!(
+            lang("Hola, quiero cancelar mi suscripción porque el servicio es muy malo"),
+            Language::Other
+        );
         assert_eq!(lang("ok thx"), Language::En);
     }
 

@@ -51,6 +51,18 @@ fn scores_stdin_and_exits_0_even_with_rejects() {
 }
 
 #[test]
+fn empty_input_writes_empty_tables_that_readers_open() {
+    let out = tempfile::tempdir().unwrap();
+    let o = convqa(&["score", "-", "--out", path(out.path()), "-q"], Some("\n"));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for f in ["conversations.parquet", "turns.parquet", "flags.parquet"] {
+        let table = read_table(&out.path().join(f));
+        assert_eq!(table.num_rows(), 0, "{f}");
+        assert!(table.num_columns() > 5, "{f} keeps its schema");
+    }
+}
+
+#[test]
 fn leaves_no_temporary_files_behind() {
     let out = tempfile::tempdir().unwrap();
     let o = convqa(&["score", "-", "--out", path(out.path()), "--quiet"], Some(GOOD));

@@ -314,3 +314,80 @@ impl ParquetOutputs {
         self.flags.commit()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(schema: &SchemaRef) -> Vec<&str> {
+        schema.fields().iter().map(|f| f.name().as_str()).collect()
+    }
+
+    /// The columns the README and downstream queries promise; renaming one breaks users.
+    #[test]
+    fn tables_keep_their_documented_columns() {
+        let promised: [(&SchemaRef, &[&str]); 3] = [
+            (
+                &CONVERSATIONS_SCHEMA,
+                &[
+                    "conversation_id",
+                    "agent_id",
+                    "channel",
+                    "started_at",
+                    "language",
+                    "n_turns",
+                    "first_response_secs",
+                    "mean_agent_reply_secs",
+                    "max_agent_reply_secs",
+                    "handling_secs",
+                    "sla_breaches",
+                    "empathy_score",
+                    "compliance_score",
+                    "responsiveness_score",
+                    "qa_score",
+                    "passed",
+                    "flag_count",
+                ],
+            ),
+            (
+                &FLAGS_SCHEMA,
+                &[
+                    "conversation_id",
+                    "agent_id",
+                    "flag",
+                    "dimension",
+                    "severity",
+                    "rule_id",
+                    "turn_index",
+                    "evidence",
+                ],
+            ),
+            (
+                &TURNS_SCHEMA,
+                &[
+                    "conversation_id",
+                    "turn_index",
+                    "speaker",
+                    "ts",
+                    "language",
+                    "text",
+                    "n_tokens",
+                    "rule_hits",
+                ],
+            ),
+        ];
+        for (schema, columns) in promised {
+            let have = names(schema);
+            for c in columns {
+                assert!(have.contains(c), "column {c} missing from {have:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_batch_is_a_valid_table() {
+        assert_eq!(conversations_batch(&[]).unwrap().num_rows(), 0);
+        assert_eq!(turns_batch(&[]).unwrap().num_rows(), 0);
+        assert_eq!(flags_batch(&[]).unwrap().num_rows(), 0);
+    }
+}

@@ -38,9 +38,9 @@ pub fn score_in_batches(
 /// Reads a whole Parquet file into one record batch.
 pub fn read_table(path: &Path) -> RecordBatch {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
-    let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    let schema = batches.first().map(|b| b.schema()).expect("at least one batch");
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let schema = builder.schema().clone();
+    let batches: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
     arrow_select::concat::concat_batches(&schema, &batches).unwrap()
 }
 
