@@ -18,6 +18,15 @@ use crate::segment::{Token, TokenKind};
 /// Shorter Latin text is taken as English: language identification is not reliable on it.
 pub const MIN_WORDS_FOR_ID: u32 = 4;
 
+/// English function words that other Latin-script languages do not share. Two of them in a turn
+/// settle it as English without running language identification, which costs ~20× more than
+/// segmenting the turn.
+const ENGLISH_MARKERS: &[&str] = &[
+    "the", "i", "you", "to", "and", "my", "it", "for", "of", "this", "that", "have", "can",
+    "please", "your", "we", "with", "was", "are", "what", "how", "there", "just", "but", "will",
+    "would", "i'm", "it's", "don't", "thanks", "thank",
+];
+
 /// English against the Latin-script languages most likely in zh/en customer service. A short
 /// list keeps identification cheap (it was most of the pipeline's time against all languages).
 static LATIN_DETECTOR: LazyLock<Detector> = LazyLock::new(|| {
@@ -60,19 +69,21 @@ const MIXED_MIN_LATIN_SHARE: f32 = 0.2;
 pub fn detect(norm: &NormalizedText, tokens: &[Token]) -> Language {
     let mut chinese = 0u32;
     let mut latin = 0u32;
+    let mut english_markers = 0u32;
     for t in tokens {
         match t.kind {
             TokenKind::Chinese => chinese += 1,
             TokenKind::Word => {
                 let word = &norm.text[t.range()];
                 latin += word.chars().all(|c| c.is_alphabetic() || c == '\'') as u32;
+                english_markers += ENGLISH_MARKERS.contains(&word) as u32;
             }
         }
     }
     let share = latin as f32 / (chinese + latin).max(1) as f32;
     match (chinese, latin) {
         (0, 0) => Language::None,
-        (0, n) if n < MIN_WORDS_FOR_ID => Language::En,
+        (0, n) if n < MIN_WORDS_FOR_ID || english_markers >= 2 => Language::En,
         (0, _) => match LATIN_DETECTOR.detect(&norm.text) {
             Some(info) if info.is_reliable() && info.lang() != Lang::Eng => Language::Other,
             _ => Language::En,
@@ -137,6 +148,16 @@ mod tests {
             Language::Other
         );
         assert_eq!(lang("ok thx"), Language::En);
+        assert_eq!(
+            lang("Bonjour, je voudrais annuler mon abonnement s'il vous plaît"),
+            Language::Other
+        );
+        assert_eq!(
+            lang(
+                "Olá, eu gostaria de cancelar a minha assinatura porque o serviço está muito lento"
+            ),
+            Language::Other
+        );
     }
 
     #[test]

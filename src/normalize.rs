@@ -71,8 +71,9 @@ impl OffsetMap<'_> {
     }
 }
 
+/// Whether `c` is a Chinese character (Unicode script Han); ASCII is answered without a lookup.
 pub(crate) fn is_han(c: char) -> bool {
-    c.script() == Script::Han
+    !c.is_ascii() && c.script() == Script::Han
 }
 
 /// Normalizes `original` for matching.
