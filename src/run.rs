@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -85,45 +86,39 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         .map_err(|e| RunError::Threads { threads: opts.threads, message: e.to_string() })?;
 
     let mut parquet = ParquetOutputs::create(&opts.out)?;
-    let mut rejects = RejectsWriter::create(&opts.out.join(output::REJECTS))?;
+    let rejects = RejectsWriter::create(&opts.out.join(output::REJECTS))?;
     let progress = progress_bar(opts.progress, &sources);
-    let mut reader = InputReader::new(sources, opts.max_line_bytes);
+    let reader = InputReader::new(sources, opts.max_line_bytes);
 
+    // The reader thread parses lines into batches (and writes rejects) while the pool scores
+    // the previous batch and this thread writes its rows: at most two batches wait in between.
+    let (batches, received) = mpsc::sync_channel::<Vec<Conversation>>(2);
     let mut counts = Counts::default();
-    let mut rejects_by_code: BTreeMap<String, u64> = BTreeMap::new();
     let mut stages = StageTimes::default();
-    let (mut read_time, mut write_time) = (Duration::ZERO, Duration::ZERO);
-    let mut batch: Vec<Conversation> = Vec::with_capacity(opts.batch_size);
-    loop {
-        let t = Instant::now();
-        let record = reader.next()?;
-        read_time += t.elapsed();
-        let done = record.is_none();
-        match record {
-            Some(Record::Conversation(c)) => batch.push(*c),
-            Some(Record::Rejected(r)) => {
-                *rejects_by_code.entry(r.reason.code().to_string()).or_default() += 1;
-                rejects.write(&r)?;
+    let mut write_time = Duration::ZERO;
+    let (read, scored) = std::thread::scope(|scope| {
+        let reading = {
+            let progress = progress.clone();
+            scope.spawn(move || read_batches(reader, rejects, opts.batch_size, batches, &progress))
+        };
+        let scored = (|| -> Result<(), OutputError> {
+            for batch in received {
+                let (scores, times) = pool.install(|| score_batch(&engine, &batch));
+                stages += times;
+                let t = Instant::now();
+                parquet.write(&scores)?;
+                write_time += t.elapsed();
+                counts.scored += scores.len() as u64;
+                counts.passed += scores.iter().filter(|s| s.passed).count() as u64;
+                counts.turns += scores.iter().map(|s| s.turns.len() as u64).sum::<u64>();
+                counts.flags += scores.iter().map(|s| s.flags.len() as u64).sum::<u64>();
             }
-            None => {}
-        }
-        if batch.len() >= opts.batch_size || (done && !batch.is_empty()) {
-            let (scores, times) = pool.install(|| score_batch(&engine, &batch));
-            stages += times;
-            let t = Instant::now();
-            parquet.write(&scores)?;
-            write_time += t.elapsed();
-            counts.scored += scores.len() as u64;
-            counts.passed += scores.iter().filter(|s| s.passed).count() as u64;
-            counts.turns += scores.iter().map(|s| s.turns.len() as u64).sum::<u64>();
-            counts.flags += scores.iter().map(|s| s.flags.len() as u64).sum::<u64>();
-            batch.clear();
-            progress.set_position(reader.bytes_read());
-        }
-        if done {
-            break;
-        }
-    }
+            Ok(())
+        })(); // on an error the receiver is dropped here, which stops the reader
+        (reading.join().expect("the reader thread does not panic"), scored)
+    });
+    let ReadSide { reader, rejects, rejects_by_code, read_time } = read?;
+    scored?;
     progress.finish_and_clear();
 
     let t = Instant::now();
@@ -201,4 +196,50 @@ fn progress_bar(wanted: bool, sources: &[Source]) -> ProgressBar {
     .progress_chars("=> ");
     bar.set_style(style);
     bar
+}
+
+/// What the reader thread hands back when the input is exhausted.
+struct ReadSide {
+    reader: InputReader,
+    rejects: RejectsWriter,
+    rejects_by_code: BTreeMap<String, u64>,
+    read_time: Duration,
+}
+
+/// Reads every record: conversations go to `batches` in groups of `batch_size`, rejects straight
+/// to `rejects.jsonl`. Stops early, without error, if the receiving side has gone away.
+fn read_batches(
+    mut reader: InputReader,
+    mut rejects: RejectsWriter,
+    batch_size: usize,
+    batches: mpsc::SyncSender<Vec<Conversation>>,
+    progress: &ProgressBar,
+) -> Result<ReadSide, RunError> {
+    let mut rejects_by_code = BTreeMap::new();
+    let mut read_time = Duration::ZERO;
+    let mut batch = Vec::with_capacity(batch_size);
+    loop {
+        let t = Instant::now();
+        let record = reader.next()?;
+        read_time += t.elapsed();
+        match record {
+            Some(Record::Conversation(c)) => batch.push(*c),
+            Some(Record::Rejected(r)) => {
+                *rejects_by_code.entry(r.reason.code().to_string()).or_default() += 1;
+                rejects.write(&r)?;
+            }
+            None => break,
+        }
+        if batch.len() >= batch_size {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+            if batches.send(full).is_err() {
+                break;
+            }
+            progress.set_position(reader.bytes_read());
+        }
+    }
+    if !batch.is_empty() {
+        let _ = batches.send(batch);
+    }
+    Ok(ReadSide { reader, rejects, rejects_by_code, read_time })
 }
