@@ -1,7 +1,9 @@
 //! The batch job behind `convqa score`: stream input → score in parallel batches → write outputs.
 //!
-//! Memory is bounded by one batch of conversations plus the Parquet writers' open row groups,
-//! whatever the input size. Results are written in input order, so the output bytes are the same
+//! A reader thread parses lines into batches while the rayon pool scores the previous batch and
+//! the calling thread writes its rows. Memory is bounded by four batches of conversations (one
+//! being read, two queued, one being scored) plus the Parquet writers' open row groups, whatever
+//! the input size. Results are written in input order, so the output bytes are the same
 //! for any `--threads`. Rejected lines go to `rejects.jsonl`; the summary's counts always add up
 //! (`read = scored + rejected`).
 
