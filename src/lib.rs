@@ -11,6 +11,7 @@
 pub mod conversation;
 pub mod input;
 pub mod language;
+pub mod model;
 pub mod normalize;
 pub mod output;
 pub mod pipeline;

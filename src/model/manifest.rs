@@ -1,0 +1,73 @@
+//! `models/<name>/manifest.toml`: what a model folder holds and how to call it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::ModelError;
+
+/// One classification head: which output it reads and what its classes mean.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Head {
+    pub output: String,
+    pub labels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    /// Tokens per input, special tokens included; longer turns are truncated.
+    pub max_length: usize,
+    /// Prepended to every text before tokenizing (e5 expects "query: ").
+    #[serde(default)]
+    pub prefix: String,
+    /// Model input names, in the order `input_ids`, `attention_mask`.
+    pub inputs: Vec<String>,
+    pub heads: BTreeMap<String, Head>,
+    /// SHA-256 of the files in the folder, checked at load.
+    pub sha256: BTreeMap<String, String>,
+}
+
+impl Manifest {
+    pub fn load(dir: &Path) -> Result<Manifest, ModelError> {
+        let path = dir.join("manifest.toml");
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| ModelError::Read { path: path.clone(), source })?;
+        let m: Manifest = toml::from_str(&text).map_err(|e| ModelError::Manifest {
+            path: path.clone(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        for name in ["sentiment", "politeness"] {
+            let head = m.heads.get(name).ok_or_else(|| ModelError::Manifest {
+                path: path.clone(),
+                message: format!(
+                    "heads.{name}: missing; convqa needs a sentiment and a politeness head"
+                ),
+            })?;
+            if head.labels.len() != 2 {
+                return Err(ModelError::Manifest {
+                    path: path.clone(),
+                    message: format!(
+                        "heads.{name}.labels: expected 2 labels (negative class first), got {}",
+                        head.labels.len()
+                    ),
+                });
+            }
+        }
+        if m.inputs.len() != 2 {
+            return Err(ModelError::Manifest {
+                path,
+                message: "inputs: expected [input_ids, attention_mask]".to_string(),
+            });
+        }
+        Ok(m)
+    }
+
+    pub fn head(&self, name: &str) -> &Head {
+        &self.heads[name]
+    }
+}

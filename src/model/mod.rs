@@ -1,0 +1,308 @@
+//! The model stage: customer-turn sentiment and agent-turn politeness from one ONNX encoder with
+//! two heads, run through `tokenizers` + `ort`.
+//!
+//! A model is a folder `models/<name>/` with `model.onnx`, `tokenizer.json` and
+//! `manifest.toml` (see [`Manifest`]). Turns are batched across conversations: sorted by token
+//! length and cut into batches under a token budget, so little is spent on padding; batches run in
+//! parallel on the rayon pool, each worker thread with its own session (ONNX Runtime's `run`
+//! needs `&mut`, and one single-threaded session per core beat one shared two-thread session
+//! here — see the README). Loading and inference are the only fallible parts.
+
+mod manifest;
+mod runtime;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ndarray::Array2;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use tokenizers::Tokenizer;
+
+pub use manifest::{Head, Manifest};
+pub use runtime::ORT_VERSION;
+
+/// The model shipped with convqa.
+pub const DEFAULT_MODEL_DIR: &str = "models/convqa-e5-small";
+
+/// Most padded tokens (batch × longest) in one inference call.
+const TOKEN_BUDGET: usize = 4096;
+/// Most texts in one inference call.
+const MAX_BATCH: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error(
+        "ONNX Runtime {version} library not found (looked at: {looked}).\n  \
+         Get it with `bash scripts/fetch-onnxruntime.sh` (takes the onnxruntime wheel from the \
+         Python package registry and places runtime/libonnxruntime.so.{version}), or point \
+         ORT_DYLIB_PATH or --ort-lib at a libonnxruntime.so of that version; \
+         --no-models skips the model stage.",
+        version = ORT_VERSION
+    )]
+    RuntimeMissing { looked: String },
+    #[error("cannot load ONNX Runtime: {message}")]
+    RuntimeLoad { message: String },
+    #[error("{path}: cannot read: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Manifest { path: PathBuf, message: String },
+    #[error(
+        "{path}: SHA-256 is {actual}, the manifest says {expected}; the file is damaged or not the one the manifest describes"
+    )]
+    Checksum { path: PathBuf, expected: String, actual: String },
+    #[error("{path}: cannot load tokenizer: {message}")]
+    Tokenizer { path: PathBuf, message: String },
+    #[error("{path}: cannot load model: {message}")]
+    Session { path: PathBuf, message: String },
+    #[error("{path}: the model has no {what} named {name:?} (it has: {available})")]
+    Signature { path: PathBuf, what: &'static str, name: String, available: String },
+    #[error("inference failed: {message}")]
+    Inference { message: String },
+}
+
+/// What the model says about one turn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TurnModelOutput {
+    /// P(positive) from the sentiment head.
+    pub positive: f32,
+    /// P(polite) from the politeness head.
+    pub polite: f32,
+}
+
+impl TurnModelOutput {
+    /// Sentiment on −1 (negative) … 1 (positive).
+    pub fn sentiment(&self) -> f64 {
+        2.0 * self.positive as f64 - 1.0
+    }
+}
+
+/// A loaded model: tokenizer plus one session per worker thread.
+pub struct ModelStage {
+    pub manifest: Manifest,
+    pub dir: PathBuf,
+    tokenizer: Tokenizer,
+    sessions: Vec<Mutex<Session>>,
+}
+
+fn sha256_hex(path: &Path) -> Result<String, ModelError> {
+    let bytes = std::fs::read(path)
+        .map_err(|source| ModelError::Read { path: path.to_path_buf(), source })?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl ModelStage {
+    /// Loads `dir` (manifest, checksums, tokenizer, sessions). `workers` sessions are made, one
+    /// per rayon worker; `ort_lib` overrides where ONNX Runtime is looked for.
+    pub fn load(
+        dir: &Path,
+        ort_lib: Option<&Path>,
+        workers: usize,
+    ) -> Result<ModelStage, ModelError> {
+        let manifest = Manifest::load(dir)?;
+        for (file, expected) in &manifest.sha256 {
+            let path = dir.join(file);
+            let actual = sha256_hex(&path)?;
+            if &actual != expected {
+                return Err(ModelError::Checksum { path, expected: expected.clone(), actual });
+            }
+        }
+        let tok_path = dir.join("tokenizer.json");
+        let mut tokenizer = Tokenizer::from_file(&tok_path).map_err(|e| ModelError::Tokenizer {
+            path: tok_path.clone(),
+            message: e.to_string(),
+        })?;
+        tokenizer
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length: manifest.max_length,
+                ..Default::default()
+            }))
+            .map_err(|e| ModelError::Tokenizer {
+                path: tok_path.clone(),
+                message: e.to_string(),
+            })?;
+        tokenizer.with_padding(None);
+
+        let env = runtime::environment(ort_lib)?;
+        let model_path = dir.join("model.onnx");
+        let session_err =
+            |message: String| ModelError::Session { path: model_path.clone(), message };
+        let mut sessions = Vec::new();
+        for _ in 0..workers.max(1) {
+            let session = Session::builder(env)
+                .map_err(|e| session_err(e.to_string()))?
+                .with_optimization_level(GraphOptimizationLevel::All)
+                .map_err(|e| session_err(e.to_string()))?
+                .with_intra_threads(1)
+                .map_err(|e| session_err(e.to_string()))?
+                .commit_from_file(&model_path)
+                .map_err(|e| session_err(e.to_string()))?;
+            sessions.push(Mutex::new(session));
+        }
+        let stage = ModelStage { manifest, dir: dir.to_path_buf(), tokenizer, sessions };
+        stage.check_signature(&model_path)?;
+        Ok(stage)
+    }
+
+    /// The session's input and output names must be the manifest's.
+    fn check_signature(&self, path: &Path) -> Result<(), ModelError> {
+        let session = self.sessions[0].lock().expect("session lock");
+        let inputs: Vec<String> = session.inputs().iter().map(|i| i.name().to_string()).collect();
+        let outputs: Vec<String> = session.outputs().iter().map(|o| o.name().to_string()).collect();
+        for name in &self.manifest.inputs {
+            if !inputs.contains(name) {
+                return Err(ModelError::Signature {
+                    path: path.to_path_buf(),
+                    what: "input",
+                    name: name.clone(),
+                    available: inputs.join(", "),
+                });
+            }
+        }
+        for head in self.manifest.heads.values() {
+            if !outputs.contains(&head.output) {
+                return Err(ModelError::Signature {
+                    path: path.to_path_buf(),
+                    what: "output",
+                    name: head.output.clone(),
+                    available: outputs.join(", "),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Token ids of `text` as the model sees it (prefix, special tokens, truncation).
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>, ModelError> {
+        let input = format!("{}{}", self.manifest.prefix, text);
+        let enc = self
+            .tokenizer
+            .encode(input, true)
+            .map_err(|e| ModelError::Inference { message: format!("tokenizing: {e}") })?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Runs both heads on every text; results in input order.
+    pub fn infer(&self, texts: &[&str]) -> Result<Vec<TurnModelOutput>, ModelError> {
+        let encoded: Vec<Vec<u32>> =
+            texts.par_iter().map(|t| self.encode(t)).collect::<Result<_, _>>()?;
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| (encoded[i].len(), i));
+        let batches = token_budget_batches(&order, |i| encoded[i].len());
+        let results: Vec<Vec<(usize, TurnModelOutput)>> = batches
+            .par_iter()
+            .map(|batch| {
+                let worker = rayon::current_thread_index().unwrap_or(0) % self.sessions.len();
+                let mut session = self.sessions[worker].lock().expect("session lock");
+                let rows: Vec<&[u32]> = batch.iter().map(|&i| encoded[i].as_slice()).collect();
+                let out = self.run(&mut session, &rows)?;
+                Ok(batch.iter().copied().zip(out).collect())
+            })
+            .collect::<Result<_, ModelError>>()?;
+        let mut outputs = vec![TurnModelOutput { positive: 0.5, polite: 0.5 }; texts.len()];
+        for (i, o) in results.into_iter().flatten() {
+            outputs[i] = o;
+        }
+        Ok(outputs)
+    }
+
+    /// One padded batch through the session.
+    fn run(
+        &self,
+        session: &mut Session,
+        rows: &[&[u32]],
+    ) -> Result<Vec<TurnModelOutput>, ModelError> {
+        let width = rows.iter().map(|r| r.len()).max().unwrap_or(0).max(1);
+        let mut ids = Array2::<i64>::zeros((rows.len(), width));
+        let mut mask = Array2::<i64>::zeros((rows.len(), width));
+        for (r, row) in rows.iter().enumerate() {
+            for (c, &id) in row.iter().enumerate() {
+                ids[[r, c]] = id as i64;
+                mask[[r, c]] = 1;
+            }
+        }
+        let err = |e: ort::Error| ModelError::Inference { message: e.to_string() };
+        let (id_name, mask_name) = (&self.manifest.inputs[0], &self.manifest.inputs[1]);
+        let inputs = ort::inputs![
+            id_name.as_str() => TensorRef::from_array_view(&ids).map_err(err)?,
+            mask_name.as_str() => TensorRef::from_array_view(&mask).map_err(err)?,
+        ];
+        let outputs = session.run(inputs).map_err(err)?;
+        let positive_class = |head: &str| -> Result<Vec<f32>, ModelError> {
+            let (shape, data) = outputs[self.manifest.head(head).output.as_str()]
+                .try_extract_tensor::<f32>()
+                .map_err(err)?;
+            if shape.len() != 2 || shape[1] != 2 || shape[0] as usize != rows.len() {
+                return Err(ModelError::Inference {
+                    message: format!(
+                        "{head} output has shape {shape:?}, expected [{}, 2]",
+                        rows.len()
+                    ),
+                });
+            }
+            Ok(data.chunks(2).map(|l| softmax2(l[0], l[1])).collect())
+        };
+        let positive = positive_class("sentiment")?;
+        let polite = positive_class("politeness")?;
+        Ok(positive
+            .into_iter()
+            .zip(polite)
+            .map(|(positive, polite)| TurnModelOutput { positive, polite })
+            .collect())
+    }
+}
+
+/// P(class 1) from two logits.
+fn softmax2(a: f32, b: f32) -> f32 {
+    1.0 / (1.0 + (a - b).exp())
+}
+
+/// Cuts `order` (sorted by length) into batches of at most [`MAX_BATCH`] texts and
+/// [`TOKEN_BUDGET`] padded tokens.
+fn token_budget_batches(order: &[usize], len: impl Fn(usize) -> usize) -> Vec<Vec<usize>> {
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    for &i in order {
+        let width = len(i).max(1);
+        if !current.is_empty()
+            && (current.len() >= MAX_BATCH || (current.len() + 1) * width > TOKEN_BUDGET)
+        {
+            batches.push(std::mem::take(&mut current));
+        }
+        current.push(i);
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_of_two_logits() {
+        assert!((softmax2(0.0, 0.0) - 0.5).abs() < 1e-6);
+        assert!(softmax2(-3.0, 3.0) > 0.99);
+        assert!(softmax2(3.0, -3.0) < 0.01);
+    }
+
+    #[test]
+    fn batches_respect_the_token_budget_and_keep_every_text() {
+        let lens: Vec<usize> = (0..300).map(|i| 1 + (i * 7) % 128).collect();
+        let mut order: Vec<usize> = (0..lens.len()).collect();
+        order.sort_by_key(|&i| lens[i]);
+        let batches = token_budget_batches(&order, |i| lens[i]);
+        for b in &batches {
+            let width = b.iter().map(|&i| lens[i]).max().unwrap();
+            assert!(b.len() <= MAX_BATCH && b.len() * width <= TOKEN_BUDGET, "{b:?}");
+        }
+        let mut all: Vec<usize> = batches.concat();
+        all.sort();
+        assert_eq!(all, (0..300).collect::<Vec<_>>());
+    }
+}

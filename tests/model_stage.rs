@@ -1,0 +1,103 @@
+//! The model stage's plumbing (manifest, checksums, tokenizer, batching with padding, ONNX
+//! Runtime, reading both heads) on a hand-weighted toy model with convqa's model interface,
+//! against onnxruntime's own outputs from Python (`tests/fixtures/make_tiny_model.py`).
+//! Needs ONNX Runtime: `bash scripts/fetch-onnxruntime.sh`.
+
+use std::path::{Path, PathBuf};
+
+use convqa::model::{ModelError, ModelStage};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-model")
+}
+
+struct Expected {
+    text: String,
+    ids: Vec<u32>,
+    positive: f32,
+    polite: f32,
+}
+
+fn expected() -> Vec<Expected> {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture().join("expected.json")).unwrap())
+            .unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| Expected {
+            text: e["text"].as_str().unwrap().to_string(),
+            ids: e["ids"].as_array().unwrap().iter().map(|i| i.as_u64().unwrap() as u32).collect(),
+            positive: e["positive"].as_f64().unwrap() as f32,
+            polite: e["polite"].as_f64().unwrap() as f32,
+        })
+        .collect()
+}
+
+fn load() -> ModelStage {
+    ModelStage::load(&fixture(), None, 2).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn tokenization_and_outputs_match_python_onnxruntime() {
+    let model = load();
+    let cases = expected();
+    let texts: Vec<&str> = cases.iter().map(|c| c.text.as_str()).collect();
+    let out = model.infer(&texts).unwrap();
+    for (c, o) in cases.iter().zip(&out) {
+        assert_eq!(model.encode(&c.text).unwrap(), c.ids, "tokens of {:?}", c.text);
+        assert!(
+            (o.positive - c.positive).abs() < 1e-5,
+            "{:?}: positive {} vs {}",
+            c.text,
+            o.positive,
+            c.positive
+        );
+        assert!(
+            (o.polite - c.polite).abs() < 1e-5,
+            "{:?}: polite {} vs {}",
+            c.text,
+            o.polite,
+            c.polite
+        );
+    }
+}
+
+#[test]
+fn results_keep_input_order_across_many_padded_batches() {
+    let model = load();
+    let cases = expected();
+    // 600 texts of mixed lengths: several batches, sorted by length inside, padded.
+    let texts: Vec<&str> = (0..600).map(|i| cases[(i * 7) % cases.len()].text.as_str()).collect();
+    let out = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap()
+        .install(|| model.infer(&texts).unwrap());
+    for (i, o) in out.iter().enumerate() {
+        let c = &cases[(i * 7) % cases.len()];
+        assert!(
+            (o.positive - c.positive).abs() < 1e-5 && (o.polite - c.polite).abs() < 1e-5,
+            "text {i}"
+        );
+    }
+}
+
+#[test]
+fn a_damaged_model_file_is_refused_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["manifest.toml", "tokenizer.json", "model.onnx"] {
+        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
+    }
+    let mut bytes = std::fs::read(dir.path().join("model.onnx")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(dir.path().join("model.onnx"), bytes).unwrap();
+    match ModelStage::load(dir.path(), None, 1) {
+        Err(e @ ModelError::Checksum { .. }) => {
+            assert!(e.to_string().contains("model.onnx: SHA-256"), "{e}")
+        }
+        Err(e) => panic!("expected a checksum error, got {e}"),
+        Ok(_) => panic!("a damaged model loaded"),
+    }
+}
