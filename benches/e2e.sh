@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end timing of `convqa score` (release build) on the sample replicated N times
+# End-to-end timing of `convqa score --no-models` (release build: the text pipeline; the model
+# stage has its own bench in benches/stages.rs) on the sample replicated N times
 # (default 400 → 20,000 conversations), with --threads 1 and --threads 2, in one run.
 # Prints conversations/s, turns/s, MB/s and peak RSS for each, and the 2-thread speed-up.
 # Usage: bash benches/e2e.sh [N]
@@ -13,7 +14,7 @@ python3 benches/replicate_sample.py "$n" "$dir/corpus.jsonl"
 bytes=$(stat -c %s "$dir/corpus.jsonl")
 declare -A wall
 for t in 1 2; do
-  /usr/bin/time -f "%e %M" -o "$dir/time-$t" ./target/release/convqa score "$dir/corpus.jsonl" --out "$dir/out-$t" --threads "$t" --quiet
+  /usr/bin/time -f "%e %M" -o "$dir/time-$t" ./target/release/convqa score "$dir/corpus.jsonl" --out "$dir/out-$t" --threads "$t" --quiet --no-models
   read -r secs rss_kb < "$dir/time-$t"
   wall[$t]=$secs
   python3 - "$dir/out-$t/summary.json" "$secs" "$rss_kb" "$bytes" "$t" <<'PY'

@@ -80,13 +80,13 @@ fn stages(c: &mut Criterion) {
     for (name, convs) in &sets {
         g.throughput(Throughput::Bytes(text_bytes(convs)));
         g.bench_function(*name, |b| {
-            b.iter(|| convs.iter().map(|c| engine.score(c).qa_score).sum::<f64>())
+            b.iter(|| convs.iter().map(|c| engine.score(c).unwrap().qa_score).sum::<f64>())
         });
     }
     g.finish();
 
     let all: Vec<Conversation> = sets.iter().flat_map(|(_, c)| c.iter().cloned()).collect();
-    let scores: Vec<_> = all.iter().map(|c| engine.score(c)).collect();
+    let scores: Vec<_> = all.iter().map(|c| engine.score(c).unwrap()).collect();
     let mut g = c.benchmark_group("arrow_batches");
     g.throughput(Throughput::Elements(scores.len() as u64));
     g.bench_function("conversations+turns+flags", |b| {
@@ -99,5 +99,34 @@ fn stages(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, stages);
+/// The model stage on every customer and agent turn of the sample, in turns per second, for
+/// 1 and 2 rayon threads (one single-threaded ONNX Runtime session per thread).
+fn model_stage(c: &mut Criterion) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(convqa::model::DEFAULT_MODEL_DIR);
+    let all: Vec<Conversation> = ["zh-hans.jsonl", "zh-hant.jsonl", "en.jsonl", "mixed.jsonl"]
+        .iter()
+        .flat_map(|f| sample(f))
+        .collect();
+    let texts: Vec<&str> = all
+        .iter()
+        .flat_map(|c| &c.turns)
+        .filter(|t| t.speaker != convqa::Speaker::System)
+        .map(|t| t.text.as_str())
+        .collect();
+    let mut g = c.benchmark_group("model");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(texts.len() as u64));
+    // (rayon threads, sessions, ONNX Runtime threads per session)
+    for (threads, sessions, intra) in [(1, 1, 1), (2, 2, 1), (1, 1, 2)] {
+        let model = convqa::model::ModelStage::load_with(&dir, None, sessions, intra).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let name = format!("turns/{sessions}_sessions_x_{intra}_ort_threads");
+        g.bench_function(name, |b| {
+            b.iter(|| pool.install(|| black_box(model.infer(&texts).unwrap().len())))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, stages, model_stage);
 criterion_main!(benches);

@@ -42,6 +42,16 @@ enum Command {
         /// No progress bar and no closing summary line.
         #[arg(long, short)]
         quiet: bool,
+        /// Model folder (model.onnx, tokenizer.json, manifest.toml).
+        #[arg(long, default_value = convqa::model::DEFAULT_MODEL_DIR, conflicts_with = "no_models")]
+        model: PathBuf,
+        /// Skip the model stage: sentiment and politeness columns are null and left out of qa_score.
+        #[arg(long)]
+        no_models: bool,
+        /// ONNX Runtime library [default: $ORT_DYLIB_PATH, next to the executable, or
+        /// runtime/libonnxruntime.so.1.31.1 as placed by scripts/fetch-onnxruntime.sh].
+        #[arg(long)]
+        ort_lib: Option<PathBuf>,
     },
 }
 
@@ -50,13 +60,25 @@ mod exit {
     pub const INPUT: u8 = 3;
     pub const OUTPUT: u8 = 4;
     pub const RUBRIC: u8 = 5;
+    pub const MODEL: u8 = 6;
     pub const INTERNAL: u8 = 1;
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Score { inputs, out, rubric, threads, batch_size, max_line_bytes, quiet } => {
+        Command::Score {
+            inputs,
+            out,
+            rubric,
+            threads,
+            batch_size,
+            max_line_bytes,
+            quiet,
+            model,
+            no_models,
+            ort_lib,
+        } => {
             let opts = RunOptions {
                 inputs,
                 out: out.clone(),
@@ -65,6 +87,8 @@ fn main() -> ExitCode {
                 batch_size: batch_size.max(1),
                 max_line_bytes,
                 progress: !quiet,
+                model: (!no_models).then_some(model),
+                ort_lib,
             };
             match run(&opts) {
                 Ok(summary) => {
@@ -94,6 +118,7 @@ fn main() -> ExitCode {
                         RunError::Input(_) => exit::INPUT,
                         RunError::Output(_) => exit::OUTPUT,
                         RunError::Rubric(_) => exit::RUBRIC,
+                        RunError::Model(_) => exit::MODEL,
                         RunError::Threads { .. } => exit::INTERNAL,
                     };
                     ExitCode::from(code)

@@ -1,23 +1,27 @@
 //! The scoring core: a pure function from a batch of conversations to a batch of scores.
 //!
-//! `segment → rubric (match + evaluate) / timing → score`, per conversation, with no I/O, so the
-//! same code serves the CLI, tests, benches and an Arrow/Spark wrapper. Batches are scored in
-//! parallel with rayon when the current pool has more than one thread; results keep input order,
+//! `model` (one batched pass over every customer and agent turn of the batch, when a model is
+//! loaded) → per conversation `segment → rubric (match + evaluate) / timing → score`, with no
+//! I/O, so the same code serves the CLI, tests, benches and an Arrow/Spark wrapper. Work runs in
+//! parallel on the current rayon pool when it has more than one thread; results keep input order,
 //! so output is identical for any thread count. The serial path is the same code without rayon.
 
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-use crate::conversation::Conversation;
+use crate::conversation::{Conversation, Speaker};
+use crate::model::{ModelError, ModelStage, TurnModelOutput};
 use crate::rubric::{self, MatchScratch, Rubric, RubricError};
-use crate::score::{self, ConversationScore, TurnResult};
+use crate::score::{self, ConversationScore, TurnResult, round3};
 use crate::segment::{ChineseSegmenter, Segmenter};
 use crate::timing;
 
-/// CPU time spent per stage, summed over conversations (and threads).
+/// Time spent per stage: the model's wall time, and CPU time of the other stages summed over
+/// conversations (and threads).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StageTimes {
+    pub model: Duration,
     pub segment: Duration,
     pub rubric: Duration,
     pub score: Duration,
@@ -25,6 +29,7 @@ pub struct StageTimes {
 
 impl std::ops::AddAssign for StageTimes {
     fn add_assign(&mut self, o: StageTimes) {
+        self.model += o.model;
         self.segment += o.segment;
         self.rubric += o.rubric;
         self.score += o.score;
@@ -35,29 +40,34 @@ impl std::ops::AddAssign for StageTimes {
 pub struct Engine {
     pub segmenter: Segmenter,
     pub rubric: Rubric,
+    /// `None` runs without the model stage (`--no-models`): sentiment and politeness are null.
+    pub model: Option<ModelStage>,
 }
 
 impl Engine {
-    pub fn new(segmenter: Segmenter, rubric: Rubric) -> Engine {
-        Engine { segmenter, rubric }
+    pub fn new(segmenter: Segmenter, rubric: Rubric, model: Option<ModelStage>) -> Engine {
+        Engine { segmenter, rubric, model }
     }
 
-    /// jieba's dictionary and the built-in default rubric.
+    /// jieba's dictionary and the built-in default rubric, without a model.
     pub fn with_default_rubric() -> Result<Engine, RubricError> {
         let segmenter = Segmenter::new(ChineseSegmenter::new());
         let rubric = Rubric::default_rubric(&segmenter)?;
-        Ok(Engine { segmenter, rubric })
+        Ok(Engine { segmenter, rubric, model: None })
     }
 
     /// Scores one conversation.
-    pub fn score(&self, conv: &Conversation) -> ConversationScore {
-        self.score_timed(conv, &mut MatchScratch::default(), &mut StageTimes::default())
+    pub fn score(&self, conv: &Conversation) -> Result<ConversationScore, ModelError> {
+        let (mut scores, _) = score_batch(self, std::slice::from_ref(conv))?;
+        Ok(scores.pop().expect("one score per conversation"))
     }
 
-    /// Scores one conversation, reusing `scratch` and adding stage times to `times`.
+    /// Scores one conversation given its turns' model outputs (empty without a model), reusing
+    /// `scratch` and adding stage times to `times`.
     pub fn score_timed(
         &self,
         conv: &Conversation,
+        model_out: &[Option<TurnModelOutput>],
         scratch: &mut MatchScratch,
         times: &mut StageTimes,
     ) -> ConversationScore {
@@ -77,11 +87,44 @@ impl Engine {
         let outcomes = rubric::evaluate(&self.rubric, &speakers, &hits);
         let t2 = Instant::now();
         let kpis = timing::measure(conv, &self.rubric.timing);
-        let turns = turn_results(conv, &self.rubric, &segmented, &outcomes, &kpis);
-        let result = score::score(conv, &self.rubric, turns, &outcomes, kpis);
+        let turns = turn_results(conv, &self.rubric, &segmented, &outcomes, &kpis, model_out);
+        let model = self.model.as_ref().map(|m| (model_out, &m.manifest.thresholds));
+        let result = score::score(conv, &self.rubric, turns, &outcomes, kpis, model);
         let t3 = Instant::now();
-        *times += StageTimes { segment: t1 - t0, rubric: t2 - t1, score: t3 - t2 };
+        times.segment += t1 - t0;
+        times.rubric += t2 - t1;
+        times.score += t3 - t2;
         result
+    }
+
+    /// Model outputs for every turn of every conversation (`None` for system turns), from one
+    /// batched pass; empty lists without a model.
+    fn model_outputs(
+        &self,
+        batch: &[Conversation],
+    ) -> Result<Vec<Vec<Option<TurnModelOutput>>>, ModelError> {
+        let Some(model) = &self.model else {
+            return Ok(vec![Vec::new(); batch.len()]);
+        };
+        let texts: Vec<&str> = batch
+            .iter()
+            .flat_map(|c| &c.turns)
+            .filter(|t| t.speaker != Speaker::System)
+            .map(|t| t.text.as_str())
+            .collect();
+        let mut outputs = model.infer(&texts)?.into_iter();
+        Ok(batch
+            .iter()
+            .map(|c| {
+                c.turns
+                    .iter()
+                    .map(|t| {
+                        (t.speaker != Speaker::System)
+                            .then(|| outputs.next().expect("one per turn"))
+                    })
+                    .collect()
+            })
+            .collect())
     }
 }
 
@@ -91,22 +134,32 @@ fn turn_results(
     segmented: &[crate::segment::Segmented],
     outcomes: &[rubric::RuleOutcome],
     kpis: &timing::TimingKpis,
+    model_out: &[Option<TurnModelOutput>],
 ) -> Vec<TurnResult> {
     let mut turns: Vec<TurnResult> = conv
         .turns
         .iter()
         .zip(segmented)
         .enumerate()
-        .map(|(i, (t, s))| TurnResult {
-            turn_index: i as u32,
-            speaker: t.speaker,
-            ts: t.ts.to_utc(),
-            language: s.language,
-            text: t.text.clone(),
-            n_tokens: s.tokens.len() as u32,
-            rule_hits: Vec::new(),
-            negated_hits: Vec::new(),
-            reply_secs: None,
+        .map(|(i, (t, s))| {
+            let out = model_out.get(i).copied().flatten();
+            TurnResult {
+                turn_index: i as u32,
+                speaker: t.speaker,
+                ts: t.ts.to_utc(),
+                language: s.language,
+                text: t.text.clone(),
+                n_tokens: s.tokens.len() as u32,
+                rule_hits: Vec::new(),
+                negated_hits: Vec::new(),
+                reply_secs: None,
+                sentiment: out
+                    .filter(|_| t.speaker == Speaker::Customer)
+                    .map(|o| round3(o.sentiment())),
+                politeness: out
+                    .filter(|_| t.speaker == Speaker::Agent)
+                    .map(|o| round3(o.polite as f64)),
+            }
         })
         .collect();
     // Only hits that count after scoping are listed as hits; negated ones separately.
@@ -131,28 +184,34 @@ fn turn_results(
     turns
 }
 
-/// Scores a batch, in parallel on the current rayon pool when it has several threads; the result
-/// is in input order either way.
+/// Scores a batch: the model over all its turns at once, then each conversation, in parallel on
+/// the current rayon pool when it has several threads; the result is in input order either way.
 pub fn score_batch(
     engine: &Engine,
     batch: &[Conversation],
-) -> (Vec<ConversationScore>, StageTimes) {
+) -> Result<(Vec<ConversationScore>, StageTimes), ModelError> {
+    let mut times = StageTimes::default();
+    let t = Instant::now();
+    let model_out = engine.model_outputs(batch)?;
+    times.model = t.elapsed();
     if rayon::current_num_threads() <= 1 {
         let mut scratch = MatchScratch::default();
-        let mut times = StageTimes::default();
-        let scores =
-            batch.iter().map(|c| engine.score_timed(c, &mut scratch, &mut times)).collect();
-        return (scores, times);
+        let scores = batch
+            .iter()
+            .zip(&model_out)
+            .map(|(c, m)| engine.score_timed(c, m, &mut scratch, &mut times))
+            .collect();
+        return Ok((scores, times));
     }
     let scored: Vec<(ConversationScore, StageTimes)> = batch
         .par_iter()
-        .map_init(MatchScratch::default, |scratch, c| {
-            let mut times = StageTimes::default();
-            let s = engine.score_timed(c, scratch, &mut times);
-            (s, times)
+        .zip(model_out.par_iter())
+        .map_init(MatchScratch::default, |scratch, (c, m)| {
+            let mut t = StageTimes::default();
+            let s = engine.score_timed(c, m, scratch, &mut t);
+            (s, t)
         })
         .collect();
-    let mut times = StageTimes::default();
     let scores = scored
         .into_iter()
         .map(|(s, t)| {
@@ -160,5 +219,5 @@ pub fn score_batch(
             s
         })
         .collect();
-    (scores, times)
+    Ok((scores, times))
 }

@@ -17,8 +17,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::conversation::Conversation;
 use crate::input::{self, InputError, InputReader, Record, Source};
+use crate::model::{ModelError, ModelStage};
 use crate::output::{
-    self, Counts, OutputError, ParquetOutputs, RejectsWriter, RubricInfo, StageSeconds, Summary,
+    self, Counts, ModelInfo, OutputError, ParquetOutputs, RejectsWriter, RubricInfo, StageSeconds,
+    Summary,
 };
 use crate::pipeline::{Engine, StageTimes, score_batch};
 use crate::rubric::{Rubric, RubricError};
@@ -39,6 +41,10 @@ pub struct RunOptions {
     pub max_line_bytes: usize,
     /// Show a progress bar (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// The model folder; `None` runs without the model stage (`--no-models`).
+    pub model: Option<PathBuf>,
+    /// Where ONNX Runtime's library is, if not in the default places.
+    pub ort_lib: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -51,6 +57,8 @@ impl RunOptions {
             batch_size: DEFAULT_BATCH_SIZE,
             max_line_bytes: input::DEFAULT_MAX_LINE_BYTES,
             progress: false,
+            model: Some(PathBuf::from(crate::model::DEFAULT_MODEL_DIR)),
+            ort_lib: None,
         }
     }
 }
@@ -64,6 +72,8 @@ pub enum RunError {
     Output(#[from] OutputError),
     #[error(transparent)]
     Rubric(#[from] RubricError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
     #[error("cannot start {threads} worker threads: {message}")]
     Threads { threads: usize, message: String },
 }
@@ -80,12 +90,18 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         Some(path) => Rubric::load(path, &segmenter)?,
         None => Rubric::default_rubric(&segmenter)?,
     };
-    let engine = Engine::new(segmenter, rubric);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .thread_name(|i| format!("convqa-worker-{i}"))
         .build()
         .map_err(|e| RunError::Threads { threads: opts.threads, message: e.to_string() })?;
+    let model = match &opts.model {
+        Some(dir) => {
+            Some(ModelStage::load(dir, opts.ort_lib.as_deref(), pool.current_num_threads())?)
+        }
+        None => None,
+    };
+    let engine = Engine::new(segmenter, rubric, model);
 
     let mut parquet = ParquetOutputs::create(&opts.out)?;
     let rejects = RejectsWriter::create(&opts.out.join(output::REJECTS))?;
@@ -103,9 +119,9 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             let progress = progress.clone();
             scope.spawn(move || read_batches(reader, rejects, opts.batch_size, batches, &progress))
         };
-        let scored = (|| -> Result<(), OutputError> {
+        let scored = (|| -> Result<(), RunError> {
             for batch in received {
-                let (scores, times) = pool.install(|| score_batch(&engine, &batch));
+                let (scores, times) = pool.install(|| score_batch(&engine, &batch))?;
                 stages += times;
                 let t = Instant::now();
                 parquet.write(&scores)?;
@@ -152,9 +168,19 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             rules: rubric.rules.len(),
             phrases: rubric.matcher.pattern_count(),
         },
-        models: Vec::new(),
+        models: engine
+            .model
+            .iter()
+            .map(|m| ModelInfo {
+                name: m.manifest.name.clone(),
+                version: m.manifest.version.clone(),
+                dir: m.dir.display().to_string(),
+                sha256: m.manifest.sha256.clone(),
+            })
+            .collect(),
         stage_seconds: StageSeconds {
             read: read_time.as_secs_f64(),
+            model: stages.model.as_secs_f64(),
             segment: stages.segment.as_secs_f64(),
             rubric: stages.rubric.as_secs_f64(),
             score: stages.score.as_secs_f64(),

@@ -36,7 +36,7 @@ fn path(p: &Path) -> &str {
 fn scores_stdin_and_exits_0_even_with_rejects() {
     let out = tempfile::tempdir().unwrap();
     let input = format!("{GOOD}\nnot json\n");
-    let o = convqa(&["score", "-", "--out", path(out.path())], Some(&input));
+    let o = convqa(&["score", "-", "--out", path(out.path()), "--no-models"], Some(&input));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("scored 1 conversations"), "{}", stderr(&o));
     for f in
@@ -53,7 +53,7 @@ fn scores_stdin_and_exits_0_even_with_rejects() {
 #[test]
 fn empty_input_writes_empty_tables_that_readers_open() {
     let out = tempfile::tempdir().unwrap();
-    let o = convqa(&["score", "-", "--out", path(out.path()), "-q"], Some("\n"));
+    let o = convqa(&["score", "-", "--out", path(out.path()), "-q", "--no-models"], Some("\n"));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for f in ["conversations.parquet", "turns.parquet", "flags.parquet"] {
         let table = read_table(&out.path().join(f));
@@ -65,7 +65,8 @@ fn empty_input_writes_empty_tables_that_readers_open() {
 #[test]
 fn leaves_no_temporary_files_behind() {
     let out = tempfile::tempdir().unwrap();
-    let o = convqa(&["score", "-", "--out", path(out.path()), "--quiet"], Some(GOOD));
+    let o =
+        convqa(&["score", "-", "--out", path(out.path()), "--quiet", "--no-models"], Some(GOOD));
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stderr.is_empty(), "--quiet printed: {}", stderr(&o));
     let names: Vec<_> = std::fs::read_dir(out.path())
@@ -97,7 +98,7 @@ fn an_unwritable_output_exits_4() {
 #[test]
 fn a_broken_rubric_exits_5_naming_rule_and_field_and_keeps_old_outputs() {
     let out = tempfile::tempdir().unwrap();
-    let o = convqa(&["score", "-", "--out", path(out.path()), "-q"], Some(GOOD));
+    let o = convqa(&["score", "-", "--out", path(out.path()), "-q", "--no-models"], Some(GOOD));
     assert_eq!(o.status.code(), Some(0));
     let before = std::fs::read(out.path().join("conversations.parquet")).unwrap();
 
@@ -108,12 +109,60 @@ fn a_broken_rubric_exits_5_naming_rule_and_field_and_keeps_old_outputs() {
         1,
     );
     std::fs::write(&rubric, text).unwrap();
-    let o =
-        convqa(&["score", "-", "--out", path(out.path()), "--rubric", path(&rubric)], Some(GOOD));
+    let o = convqa(
+        &["score", "-", "--out", path(out.path()), "--rubric", path(&rubric), "--no-models"],
+        Some(GOOD),
+    );
     assert_eq!(o.status.code(), Some(5));
     let msg = stderr(&o);
     assert!(msg.contains("rule \"closing\": last_n_agent_turns: must be at least 1"), "{msg}");
     assert_eq!(std::fs::read(out.path().join("conversations.parquet")).unwrap(), before);
+}
+
+#[test]
+fn a_missing_model_exits_6_saying_what_to_do() {
+    let out = tempfile::tempdir().unwrap();
+    let o =
+        convqa(&["score", "-", "--out", path(out.path()), "--model", "no/such/model"], Some(GOOD));
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no/such/model: no model folder here")
+            && stderr(&o).contains("--no-models"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn the_model_stage_fills_sentiment_and_politeness() {
+    let out = tempfile::tempdir().unwrap();
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-model");
+    let input = GOOD.replace("hello, my bill is wrong", "bad bad").replace(
+        "Hi! Sorry about that, let me check. Anything else I can help with?",
+        "thanks please",
+    );
+    let o = convqa(
+        &["score", "-", "--out", path(out.path()), "-q", "--model", path(&model)],
+        Some(&input),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let turns = read_table(&out.path().join("turns.parquet"));
+    let sentiment = f64s(&turns, "sentiment");
+    let politeness = f64s(&turns, "politeness");
+    assert!(
+        sentiment[0].unwrap() < -0.5 && sentiment[1].is_none(),
+        "customer turn only: {sentiment:?}"
+    );
+    assert!(
+        politeness[0].is_none() && politeness[1].unwrap() > 0.8,
+        "agent turn only: {politeness:?}"
+    );
+    let conv = read_table(&out.path().join("conversations.parquet"));
+    assert_eq!(f64s(&conv, "sentiment_end"), f64s(&conv, "sentiment_start"));
+    let flags = read_table(&out.path().join("flags.parquet"));
+    assert!(strings(&flags, "flag").contains(&Some("customer_ends_negative".to_string())));
+    let summary = std::fs::read_to_string(out.path().join("summary.json")).unwrap();
+    assert!(summary.contains("\"name\": \"tiny-test-model\""), "{summary}");
 }
 
 #[test]

@@ -30,6 +30,36 @@ pub struct Manifest {
     pub heads: BTreeMap<String, Head>,
     /// SHA-256 of the files in the folder, checked at load.
     pub sha256: BTreeMap<String, String>,
+    /// Flag thresholds chosen for this model on held-out data (see its model card).
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    /// Most texts per inference call. A dynamically quantized model computes its activation
+    /// scales per call, so a text's output would depend on the other texts in its batch; such a
+    /// model says `max_batch = 1` and every turn is scored on its own.
+    #[serde(default = "default_max_batch")]
+    pub max_batch: usize,
+}
+
+fn default_max_batch() -> usize {
+    64
+}
+
+/// Where a model score becomes a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Thresholds {
+    /// An agent turn with P(polite) below this is flagged impolite.
+    pub impolite_below: f64,
+    /// A customer ending with sentiment (−1…1) below this is flagged as ending negative.
+    pub negative_below: f64,
+    /// A fall in customer sentiment from first to last turn of at least this much is flagged.
+    pub sentiment_drop: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds { impolite_below: 0.3, negative_below: -0.3, sentiment_drop: 0.8 }
+    }
 }
 
 impl Manifest {

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use tokenizers::Tokenizer;
 
-pub use manifest::{Head, Manifest};
+pub use manifest::{Head, Manifest, Thresholds};
 pub use runtime::ORT_VERSION;
 
 /// The model shipped with convqa.
@@ -30,8 +30,6 @@ pub const DEFAULT_MODEL_DIR: &str = "models/convqa-e5-small";
 
 /// Most padded tokens (batch × longest) in one inference call.
 const TOKEN_BUDGET: usize = 4096;
-/// Most texts in one inference call.
-const MAX_BATCH: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -46,6 +44,11 @@ pub enum ModelError {
     RuntimeMissing { looked: String },
     #[error("cannot load ONNX Runtime: {message}")]
     RuntimeLoad { message: String },
+    #[error(
+        "{path}: no model folder here; run from the repository root, pass --model DIR, \
+         or --no-models to score without sentiment and politeness"
+    )]
+    NotFound { path: PathBuf },
     #[error("{path}: cannot read: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}: {message}")]
@@ -95,13 +98,27 @@ fn sha256_hex(path: &Path) -> Result<String, ModelError> {
 }
 
 impl ModelStage {
-    /// Loads `dir` (manifest, checksums, tokenizer, sessions). `workers` sessions are made, one
-    /// per rayon worker; `ort_lib` overrides where ONNX Runtime is looked for.
+    /// Loads `dir` (manifest, checksums, tokenizer, sessions): one single-threaded session per
+    /// rayon worker (`workers`); `ort_lib` overrides where ONNX Runtime is looked for.
     pub fn load(
         dir: &Path,
         ort_lib: Option<&Path>,
         workers: usize,
     ) -> Result<ModelStage, ModelError> {
+        ModelStage::load_with(dir, ort_lib, workers, 1)
+    }
+
+    /// As [`ModelStage::load`] with `sessions` sessions of `intra_threads` ONNX Runtime threads
+    /// each (the benchmark compares one 2-thread session with two 1-thread sessions).
+    pub fn load_with(
+        dir: &Path,
+        ort_lib: Option<&Path>,
+        sessions: usize,
+        intra_threads: usize,
+    ) -> Result<ModelStage, ModelError> {
+        if !dir.is_dir() {
+            return Err(ModelError::NotFound { path: dir.to_path_buf() });
+        }
         let manifest = Manifest::load(dir)?;
         for (file, expected) in &manifest.sha256 {
             let path = dir.join(file);
@@ -130,13 +147,14 @@ impl ModelStage {
         let model_path = dir.join("model.onnx");
         let session_err =
             |message: String| ModelError::Session { path: model_path.clone(), message };
+        let count = sessions;
         let mut sessions = Vec::new();
-        for _ in 0..workers.max(1) {
+        for _ in 0..count.max(1) {
             let session = Session::builder(env)
                 .map_err(|e| session_err(e.to_string()))?
                 .with_optimization_level(GraphOptimizationLevel::All)
                 .map_err(|e| session_err(e.to_string()))?
-                .with_intra_threads(1)
+                .with_intra_threads(intra_threads.max(1))
                 .map_err(|e| session_err(e.to_string()))?
                 .commit_from_file(&model_path)
                 .map_err(|e| session_err(e.to_string()))?;
@@ -191,7 +209,7 @@ impl ModelStage {
             texts.par_iter().map(|t| self.encode(t)).collect::<Result<_, _>>()?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| (encoded[i].len(), i));
-        let batches = token_budget_batches(&order, |i| encoded[i].len());
+        let batches = token_budget_batches(&order, |i| encoded[i].len(), self.manifest.max_batch);
         let results: Vec<Vec<(usize, TurnModelOutput)>> = batches
             .par_iter()
             .map(|batch| {
@@ -260,15 +278,19 @@ fn softmax2(a: f32, b: f32) -> f32 {
     1.0 / (1.0 + (a - b).exp())
 }
 
-/// Cuts `order` (sorted by length) into batches of at most [`MAX_BATCH`] texts and
+/// Cuts `order` (sorted by length) into batches of at most `max_batch` texts and
 /// [`TOKEN_BUDGET`] padded tokens.
-fn token_budget_batches(order: &[usize], len: impl Fn(usize) -> usize) -> Vec<Vec<usize>> {
+fn token_budget_batches(
+    order: &[usize],
+    len: impl Fn(usize) -> usize,
+    max_batch: usize,
+) -> Vec<Vec<usize>> {
     let mut batches: Vec<Vec<usize>> = Vec::new();
     let mut current: Vec<usize> = Vec::new();
     for &i in order {
         let width = len(i).max(1);
         if !current.is_empty()
-            && (current.len() >= MAX_BATCH || (current.len() + 1) * width > TOKEN_BUDGET)
+            && (current.len() >= max_batch.max(1) || (current.len() + 1) * width > TOKEN_BUDGET)
         {
             batches.push(std::mem::take(&mut current));
         }
@@ -296,11 +318,12 @@ mod tests {
         let lens: Vec<usize> = (0..300).map(|i| 1 + (i * 7) % 128).collect();
         let mut order: Vec<usize> = (0..lens.len()).collect();
         order.sort_by_key(|&i| lens[i]);
-        let batches = token_budget_batches(&order, |i| lens[i]);
+        let batches = token_budget_batches(&order, |i| lens[i], 64);
         for b in &batches {
             let width = b.iter().map(|&i| lens[i]).max().unwrap();
-            assert!(b.len() <= MAX_BATCH && b.len() * width <= TOKEN_BUDGET, "{b:?}");
+            assert!(b.len() <= 64 && b.len() * width <= TOKEN_BUDGET, "{b:?}");
         }
+        assert!(token_budget_batches(&order, |i| lens[i], 1).iter().all(|b| b.len() == 1));
         let mut all: Vec<usize> = batches.concat();
         all.sort();
         assert_eq!(all, (0..300).collect::<Vec<_>>());

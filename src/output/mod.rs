@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub use atomic::AtomicFile;
 pub use parquet::{ParquetOutputs, conversations_batch, flags_batch, turns_batch};
 pub use rejects::RejectsWriter;
-pub use summary::{Counts, RubricInfo, StageSeconds, Summary};
+pub use summary::{Counts, ModelInfo, RubricInfo, StageSeconds, Summary};
 
 pub const CONVERSATIONS: &str = "conversations.parquet";
 pub const TURNS: &str = "turns.parquet";

@@ -69,6 +69,13 @@ pub static CONVERSATIONS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         f64_col("responsiveness_score", true),
         f64_col("empathy_score", true),
         f64_col("compliance_score", true),
+        f64_col("sentiment_start", true),
+        f64_col("sentiment_end", true),
+        f64_col("sentiment_delta", true),
+        f64_col("politeness_mean", true),
+        f64_col("politeness_min", true),
+        f64_col("sentiment_score", true),
+        f64_col("politeness_score", true),
         f64_col("qa_score", false),
         bool_col("passed", false),
         i32_col("flag_count", false),
@@ -91,6 +98,8 @@ pub static TURNS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         list_of_strings("rule_hits"),
         list_of_strings("negated_hits"),
         f64_col("reply_secs", true),
+        f64_col("sentiment", true),
+        f64_col("politeness", true),
     ]))
 });
 
@@ -190,6 +199,13 @@ pub fn conversations_batch(
             floats(s.iter().map(|c| c.responsiveness_score)),
             floats(s.iter().map(|c| c.empathy_score)),
             floats(s.iter().map(|c| c.compliance_score)),
+            floats(s.iter().map(|c| c.model.sentiment_start)),
+            floats(s.iter().map(|c| c.model.sentiment_end)),
+            floats(s.iter().map(|c| c.model.sentiment_delta)),
+            floats(s.iter().map(|c| c.model.politeness_mean)),
+            floats(s.iter().map(|c| c.model.politeness_min)),
+            floats(s.iter().map(|c| c.model.sentiment_score)),
+            floats(s.iter().map(|c| c.model.politeness_score)),
             floats(s.iter().map(|c| Some(c.qa_score))),
             bools(s.iter().map(|c| Some(c.passed))),
             n(|c| c.flags.len() as u32),
@@ -217,6 +233,8 @@ pub fn turns_batch(scores: &[ConversationScore]) -> Result<RecordBatch, arrow_sc
             string_lists(rows.iter().map(|(_, t)| t.rule_hits.as_slice())),
             string_lists(rows.iter().map(|(_, t)| t.negated_hits.as_slice())),
             floats(rows.iter().map(|(_, t)| t.reply_secs)),
+            floats(rows.iter().map(|(_, t)| t.sentiment)),
+            floats(rows.iter().map(|(_, t)| t.politeness)),
         ],
     )
 }

@@ -26,6 +26,8 @@ pub struct Counts {
 pub struct StageSeconds {
     /// Wall-clock time reading and parsing input.
     pub read: f64,
+    /// Wall-clock time of model inference.
+    pub model: f64,
     /// CPU time summed over worker threads.
     pub segment: f64,
     pub rubric: f64,
@@ -46,6 +48,14 @@ pub struct RubricInfo {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub version: String,
+    pub dir: String,
+    pub sha256: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     pub convqa_version: String,
     pub started_at: String,
@@ -56,8 +66,8 @@ pub struct Summary {
     pub rejects_by_code: std::collections::BTreeMap<String, u64>,
     pub inputs: Vec<SourceStats>,
     pub rubric: RubricInfo,
-    /// Models used in scoring; empty until the model stage exists.
-    pub models: Vec<String>,
+    /// Models used in scoring; empty with `--no-models`.
+    pub models: Vec<ModelInfo>,
     pub stage_seconds: StageSeconds,
     pub outputs: Vec<String>,
 }

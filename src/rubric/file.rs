@@ -33,6 +33,11 @@ struct WeightsFile {
     responsiveness: f64,
     empathy: f64,
     compliance: f64,
+    /// The model dimensions; 0 (the default) leaves them out of qa_score.
+    #[serde(default)]
+    sentiment: f64,
+    #[serde(default)]
+    politeness: f64,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -142,7 +147,7 @@ pub(super) fn parse(
         ));
     }
     let w = &file.weights;
-    let weights = [w.responsiveness, w.empathy, w.compliance];
+    let weights = [w.responsiveness, w.empathy, w.compliance, w.sentiment, w.politeness];
     for (d, v) in Dimension::ALL.iter().zip(weights) {
         if !(v.is_finite() && v >= 0.0) {
             return Err(field_err(

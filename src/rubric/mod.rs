@@ -36,23 +36,33 @@ pub enum RubricError {
     Rule { path: String, rule: String, field: String, message: String },
 }
 
-/// A QA dimension. Rules score `empathy` or `compliance`; `responsiveness` comes from timing.
+/// A QA dimension. Rules score `empathy` or `compliance`; `responsiveness` comes from timing,
+/// `sentiment` and `politeness` from the model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dimension {
     Responsiveness,
     Empathy,
     Compliance,
+    Sentiment,
+    Politeness,
 }
 
 impl Dimension {
-    pub const ALL: [Dimension; 3] =
-        [Dimension::Responsiveness, Dimension::Empathy, Dimension::Compliance];
+    pub const ALL: [Dimension; 5] = [
+        Dimension::Responsiveness,
+        Dimension::Empathy,
+        Dimension::Compliance,
+        Dimension::Sentiment,
+        Dimension::Politeness,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Dimension::Responsiveness => "responsiveness",
             Dimension::Empathy => "empathy",
             Dimension::Compliance => "compliance",
+            Dimension::Sentiment => "sentiment",
+            Dimension::Politeness => "politeness",
         }
     }
 }
@@ -170,7 +180,7 @@ pub struct Rubric {
     pub sha256: String,
     pub pass_threshold: f64,
     /// qa_score weights per dimension, indexed by `Dimension as usize`.
-    pub weights: [f64; 3],
+    pub weights: [f64; 5],
     pub timing: TimingConfig,
     pub rules: Vec<Rule>,
     pub matcher: Matcher,

@@ -31,6 +31,7 @@ pub fn score_in_batches(
     let mut opts = RunOptions::new(inputs.to_vec(), out.path().to_path_buf());
     opts.threads = threads;
     opts.batch_size = batch_size;
+    opts.model = None;
     let summary = run(&opts).unwrap_or_else(|e| panic!("run failed: {e}"));
     (out, summary)
 }

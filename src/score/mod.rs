@@ -12,10 +12,15 @@
 //! - qa_score: the weighted mean of the non-null subscores; `passed` when it reaches the rubric's
 //!   `pass_threshold` and no flag is critical.
 
+mod model;
+
 use chrono::{DateTime, Utc};
+
+pub use model::ModelScores;
 
 use crate::conversation::{Channel, Conversation, Speaker};
 use crate::language::Language;
+use crate::model::{Thresholds, TurnModelOutput};
 use crate::rubric::{Dimension, Rubric, RuleKind, RuleOutcome, Severity};
 use crate::timing::{Reply, TimingKpis};
 
@@ -29,6 +34,9 @@ pub enum FlagKind {
     SlowReply,
     UnansweredCustomer,
     TimestampsOutOfOrder,
+    ImpoliteTurn,
+    CustomerEndsNegative,
+    SentimentDropped,
 }
 
 impl FlagKind {
@@ -41,6 +49,9 @@ impl FlagKind {
             FlagKind::SlowReply => "slow_reply",
             FlagKind::UnansweredCustomer => "unanswered_customer",
             FlagKind::TimestampsOutOfOrder => "timestamps_out_of_order",
+            FlagKind::ImpoliteTurn => "impolite_turn",
+            FlagKind::CustomerEndsNegative => "customer_ends_negative",
+            FlagKind::SentimentDropped => "sentiment_dropped",
         }
     }
 }
@@ -78,6 +89,10 @@ pub struct TurnResult {
     pub negated_hits: Vec<String>,
     /// For an agent reply: how long the customer had waited.
     pub reply_secs: Option<f64>,
+    /// Customer turns: sentiment −1 (negative) … 1 (positive), from the model.
+    pub sentiment: Option<f64>,
+    /// Agent turns: P(polite) 0 … 1, from the model.
+    pub politeness: Option<f64>,
 }
 
 /// Everything convqa concludes about one conversation.
@@ -98,6 +113,8 @@ pub struct ConversationScore {
     pub responsiveness_score: Option<f64>,
     pub empathy_score: Option<f64>,
     pub compliance_score: Option<f64>,
+    /// The model dimensions (all null when run with `--no-models`).
+    pub model: ModelScores,
     pub qa_score: f64,
     pub passed: bool,
     /// Ids of the signal rules that fired (complaint, churn_risk, ...).
@@ -109,6 +126,9 @@ pub struct ConversationScore {
     pub turns: Vec<TurnResult>,
 }
 
+/// Per-turn model outputs (`None` for system turns) and the model's flag thresholds.
+pub type ModelInput<'a> = (&'a [Option<TurnModelOutput>], &'a Thresholds);
+
 /// Builds the score of one conversation from its stage results.
 pub fn score(
     conv: &Conversation,
@@ -116,6 +136,7 @@ pub fn score(
     turns: Vec<TurnResult>,
     outcomes: &[RuleOutcome],
     mut timing: TimingKpis,
+    model: Option<ModelInput<'_>>,
 ) -> ConversationScore {
     if timing.unanswered_turn.is_some() && ends_with_closing_thanks(conv, rubric, outcomes) {
         timing.unanswered_turn = None;
@@ -125,6 +146,10 @@ pub fn score(
     let empathy_score = rule_score(Dimension::Empathy);
     let compliance_score = rule_score(Dimension::Compliance);
     let responsiveness_score = responsiveness(conv, rubric, &timing, &mut flags);
+    let model = match model {
+        Some((outputs, thresholds)) => model::model_scores(conv, outputs, thresholds, &mut flags),
+        None => ModelScores::default(),
+    };
     let mut signals = Vec::new();
     for (rule, outcome) in rubric.rules.iter().zip(outcomes) {
         if rule.kind != RuleKind::Signal {
@@ -161,6 +186,8 @@ pub fn score(
         (Dimension::Responsiveness, responsiveness_score),
         (Dimension::Empathy, empathy_score),
         (Dimension::Compliance, compliance_score),
+        (Dimension::Sentiment, model.sentiment_score),
+        (Dimension::Politeness, model.politeness_score),
     ];
     let (sum, weights) = subscores
         .iter()
@@ -188,6 +215,7 @@ pub fn score(
         responsiveness_score,
         empathy_score,
         compliance_score,
+        model,
         qa_score,
         passed,
         signals,
@@ -220,7 +248,11 @@ fn ends_with_closing_thanks(
         .any(|&r| outcomes[r].hits.iter().any(|h| h.turn as usize == last))
 }
 
-fn round1(x: f64) -> f64 {
+pub(crate) fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+pub(crate) fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 

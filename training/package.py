@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Fill models/convqa-e5-small/: model.onnx, tokenizer.json and manifest.toml (with sha256).
+
+    python training/package.py ONNX [--tokenizer /work/scratch/convqa-vocab/tokenizer.json]
+                               [--model-dir models/convqa-e5-small]
+
+Copies ONNX to MODEL_DIR/model.onnx and the trimmed tokenizer (the ids the model was trained
+with) to MODEL_DIR/tokenizer.json, then writes manifest.toml with the sha256 of both files.
+Run parity.py afterwards (parity.jsonl depends on model.onnx).
+"""
+import argparse
+import hashlib
+import os
+import shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+MANIFEST = '''name = "convqa-e5-small"
+version = "1.0.0"
+max_length = 128
+prefix = "query: "
+inputs = ["input_ids", "attention_mask"]
+
+[heads.sentiment]
+output = "sentiment_logits"
+labels = ["negative", "positive"]
+
+[heads.politeness]
+output = "politeness_logits"
+labels = ["impolite", "polite"]
+
+[sha256]
+"model.onnx" = "{model}"
+"tokenizer.json" = "{tokenizer}"
+'''
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("onnx")
+    ap.add_argument("--tokenizer", default="/work/scratch/convqa-vocab/tokenizer.json")
+    ap.add_argument("--model-dir", default=os.path.join(REPO, "models", "convqa-e5-small"))
+    args = ap.parse_args()
+    os.makedirs(args.model_dir, exist_ok=True)
+    dst_model = os.path.join(args.model_dir, "model.onnx")
+    dst_tok = os.path.join(args.model_dir, "tokenizer.json")
+    shutil.copyfile(args.onnx, dst_model)
+    if os.path.abspath(args.tokenizer) != os.path.abspath(dst_tok):
+        shutil.copyfile(args.tokenizer, dst_tok)
+    sums = {"model": sha256(dst_model), "tokenizer": sha256(dst_tok)}
+    with open(os.path.join(args.model_dir, "manifest.toml"), "w", encoding="utf-8", newline="\n") as f:
+        f.write(MANIFEST.format(**sums))
+    for name, p in (("model.onnx", dst_model), ("tokenizer.json", dst_tok)):
+        print(f"{name}: {os.path.getsize(p):,} bytes sha256 {sha256(p)}")
+
+
+if __name__ == "__main__":
+    main()
