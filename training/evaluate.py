@@ -82,9 +82,9 @@ def run(sess, tok, texts, bs=64, sort=True):
     return out
 
 
-def accuracy(sess, tok, rows, task):
+def accuracy(sess, tok, rows, task, bs=64):
     rows = [(t, y) for t, y in rows if y in LABELS[task]]
-    logits = run(sess, tok, [t for t, _ in rows])[OUTPUT[task]]
+    logits = run(sess, tok, [t for t, _ in rows], bs=bs)[OUTPUT[task]]
     pred = logits.argmax(-1)
     correct = sum(LABELS[task][p] == y for p, (_, y) in zip(pred, rows))
     return correct / len(rows), len(rows)
@@ -140,6 +140,8 @@ def main():
     ap.add_argument("--speed", action="store_true")
     ap.add_argument("--no-test", action="store_true")
     ap.add_argument("--json", default="")
+    ap.add_argument("--batch", type=int, default=64, help="batch size for accuracy (texts sorted by "
+                    "length); use 1 for dynamically quantized models, whose outputs depend on the batch")
     args = ap.parse_args()
     tok = load_tokenizer(args.tokenizer)
     tests = [] if args.no_test else test_sets()
@@ -151,11 +153,11 @@ def main():
         rep = report[name] = {"size_bytes": os.path.getsize(path), "test": {}, "chat_eval": {}}
         print(f"== {path} ({os.path.getsize(path) / 2**20:.1f} MiB)")
         for tname, task, rows in tests:
-            acc, n = accuracy(sess, tok, rows, task)
+            acc, n = accuracy(sess, tok, rows, task, args.batch)
             rep["test"][tname] = {"acc": acc, "n": n}
             print(f"  test  {tname:30s} n={n:5d}  acc {acc:.4f}", flush=True)
         for (task, lang), rows in sorted(turns.items()):
-            acc, n = accuracy(sess, tok, rows, task)
+            acc, n = accuracy(sess, tok, rows, task, args.batch)
             rep["chat_eval"][f"{task}/{lang}"] = {"acc": acc, "n": n}
             print(f"  chat  {task + '/' + lang:30s} n={n:5d}  acc {acc:.4f}", flush=True)
         if args.speed:

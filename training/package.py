@@ -5,13 +5,16 @@
                                [--model-dir models/convqa-e5-small]
 
 Copies ONNX to MODEL_DIR/model.onnx and the trimmed tokenizer (the ids the model was trained
-with) to MODEL_DIR/tokenizer.json, then writes manifest.toml with the sha256 of both files.
+with) to MODEL_DIR/tokenizer.json, then writes manifest.toml with the sha256 of both files. If manifest.toml already
+exists, only its two sha256 values are replaced (max_batch, [thresholds] etc. are kept).
 Run parity.py afterwards (parity.jsonl depends on model.onnx).
 """
 import argparse
 import hashlib
 import os
+import re
 import shutil
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -57,8 +60,20 @@ def main():
     if os.path.abspath(args.tokenizer) != os.path.abspath(dst_tok):
         shutil.copyfile(args.tokenizer, dst_tok)
     sums = {"model": sha256(dst_model), "tokenizer": sha256(dst_tok)}
-    with open(os.path.join(args.model_dir, "manifest.toml"), "w", encoding="utf-8", newline="\n") as f:
-        f.write(MANIFEST.format(**sums))
+    man = os.path.join(args.model_dir, "manifest.toml")
+    if os.path.exists(man):
+        # keep everything else in an existing manifest (max_batch, [thresholds], ...): only the
+        # two sha256 values are replaced
+        with open(man, encoding="utf-8") as f:
+            text = f.read()
+        for key, val in (("model.onnx", sums["model"]), ("tokenizer.json", sums["tokenizer"])):
+            text, n = re.subn(r'(?m)^"%s" = "[0-9a-f]*"$' % re.escape(key), f'"{key}" = "{val}"', text)
+            if n != 1:
+                sys.exit(f"{man}: expected one sha256 line for {key}, found {n}")
+    else:
+        text = MANIFEST.format(**sums)
+    with open(man, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
     for name, p in (("model.onnx", dst_model), ("tokenizer.json", dst_tok)):
         print(f"{name}: {os.path.getsize(p):,} bytes sha256 {sha256(p)}")
 

@@ -29,6 +29,7 @@ epoch, position, args, history. `--resume` continues from OUT/last.pt with the s
 (except --deadline / --ckpt-minutes, which may be changed). Every --eval-every steps the dev
 splits are evaluated (a fixed subsample of zh sentiment dev, see --dev-zh-sent) and the best
 model (mean of the four dev accuracies) is written to OUT/best.pt (model + heads only).
+`--init-from CKPT` starts a new run (fresh optimizer/schedule) from a checkpoint's weights.
 """
 import argparse
 import json
