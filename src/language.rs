@@ -55,10 +55,6 @@ impl Language {
             Language::None => "none",
         }
     }
-
-    fn is_zh(self) -> bool {
-        matches!(self, Language::ZhHans | Language::ZhHant)
-    }
 }
 
 /// Latin words need at least this share of a turn's words (Chinese + Latin) for the turn to be
@@ -118,13 +114,6 @@ pub fn conversation_language(turns: impl IntoIterator<Item = Language>) -> Langu
         .filter(|l| counts[*l as usize] > 0)
         .max_by_key(|l| counts[*l as usize])
         .unwrap_or(Language::None)
-}
-
-impl Language {
-    /// Whether matching needs the Chinese segmenter for this turn.
-    pub fn has_chinese(self) -> bool {
-        self.is_zh() || self == Language::Mixed
-    }
 }
 
 #[cfg(test)]

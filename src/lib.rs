@@ -22,5 +22,11 @@ pub mod segment;
 pub mod timing;
 
 pub use conversation::{Channel, Conversation, Speaker, Turn};
+
+/// Lower-case hex SHA-256 of `bytes`: the rubric's and the model files' fingerprints.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
 pub use pipeline::{Engine, score_batch};
 pub use score::{ConversationScore, Flag};

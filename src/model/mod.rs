@@ -19,7 +19,6 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use tokenizers::Tokenizer;
 
 pub use manifest::{Head, Manifest, Thresholds};
@@ -91,10 +90,10 @@ pub struct ModelStage {
     sessions: Vec<Mutex<Session>>,
 }
 
-fn sha256_hex(path: &Path) -> Result<String, ModelError> {
+fn file_sha256(path: &Path) -> Result<String, ModelError> {
     let bytes = std::fs::read(path)
         .map_err(|source| ModelError::Read { path: path.to_path_buf(), source })?;
-    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::sha256_hex(&bytes))
 }
 
 impl ModelStage {
@@ -122,7 +121,7 @@ impl ModelStage {
         let manifest = Manifest::load(dir)?;
         for (file, expected) in &manifest.sha256 {
             let path = dir.join(file);
-            let actual = sha256_hex(&path)?;
+            let actual = file_sha256(&path)?;
             if &actual != expected {
                 return Err(ModelError::Checksum { path, expected: expected.clone(), actual });
             }

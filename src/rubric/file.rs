@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::{
     Dimension, Limits, Matcher, Position, Rubric, RubricError, Rule, RuleKind, Severity,
@@ -175,17 +174,13 @@ pub(super) fn parse(
         name: file.name,
         version: file.version,
         source: source.to_string(),
-        sha256: hex(&Sha256::digest(text.as_bytes())),
+        sha256: crate::sha256_hex(text.as_bytes()),
         pass_threshold: file.pass_threshold,
         weights,
         timing,
         rules,
         matcher,
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn timing(
