@@ -9,13 +9,17 @@ JSON object per line:
    "politeness": [p_impolite, p_polite]}
 input_ids are for "query: " + text (the manifest's prefix), <s> ... </s>, truncated to 128.
 Probabilities come from running each text ALONE (batch 1, no padding), so the Rust side can
-compare without reproducing batching; float32 softmax of the logits, rounded to 6 decimals.
+compare without reproducing batching. Each head's probability is calibrated as convqa does it
+(manifest [heads.*] scale and bias: p = sigmoid(scale * (logit1 - logit0) + bias)), rounded
+to 6 decimals.
 The 24 texts were written for this file (not taken from any corpus or from data/eval).
 """
 import argparse
 import json
 import os
 import sys
+
+import tomllib
 
 import numpy as np
 
@@ -54,15 +58,19 @@ TEXTS = [
 ]
 
 
-def softmax(x):
-    e = np.exp(x - x.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
+def calibrated(logits, head):
+    """[p0, p1] of a head from its two logits, with the manifest's Platt scaling."""
+    z = head.get("scale", 1.0) * (float(logits[1]) - float(logits[0])) + head.get("bias", 0.0)
+    p = 1.0 / (1.0 + np.exp(-z))
+    return [round(1.0 - p, 6), round(p, 6)]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir", default=os.path.join(REPO, "models", "convqa-e5-small"))
     args = ap.parse_args()
+    with open(os.path.join(args.model_dir, "manifest.toml"), "rb") as f:
+        heads = tomllib.load(f)["heads"]
     tok = load_tokenizer(os.path.join(args.model_dir, "tokenizer.json"))
     sess = session(os.path.join(args.model_dir, "model.onnx"))
     out_path = os.path.join(args.model_dir, "parity.jsonl")
@@ -74,8 +82,8 @@ def main():
                             {"input_ids": a, "attention_mask": np.ones_like(a)})
             row = {"id": f"parity-{i:02d}", "lang": lang, "role": role, "text": text,
                    "input_ids": ids,
-                   "sentiment": [round(float(v), 6) for v in softmax(s[0])],
-                   "politeness": [round(float(v), 6) for v in softmax(p[0])]}
+                   "sentiment": calibrated(s[0], heads["sentiment"]),
+                   "politeness": calibrated(p[0], heads["politeness"])}
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             print(f"{row['id']} {lang:7s} {role:8s} sent {row['sentiment'][1]:.3f} "
                   f"pol {row['politeness'][1]:.3f} ({len(ids)} ids) {text}")

@@ -7,12 +7,31 @@ use serde::Deserialize;
 
 use super::ModelError;
 
-/// One classification head: which output it reads and what its classes mean.
+/// One classification head: which output it reads, what its classes mean, and how its logits
+/// are calibrated.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Head {
     pub output: String,
     pub labels: Vec<String>,
+    /// Platt scaling fitted on held-out chat turns (see the model card): the reported
+    /// probability of the second label is `sigmoid(scale × (logit₁ − logit₀) + bias)`.
+    #[serde(default = "one")]
+    pub scale: f32,
+    #[serde(default)]
+    pub bias: f32,
+}
+
+fn one() -> f32 {
+    1.0
+}
+
+impl Head {
+    /// Calibrated probability of the second label from the head's two logits.
+    pub fn probability(&self, logits: &[f32]) -> f32 {
+        let z = self.scale * (logits[1] - logits[0]) + self.bias;
+        1.0 / (1.0 + (-z).exp())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -78,6 +97,16 @@ impl Manifest {
                     "heads.{name}: missing; convqa needs a sentiment and a politeness head"
                 ),
             })?;
+            if !(head.scale.is_finite() && head.scale > 0.0 && head.bias.is_finite()) {
+                return Err(ModelError::Manifest {
+                    path: path.clone(),
+                    message: format!(
+                        "heads.{name}: scale must be a positive number and bias a finite one \
+                         (got scale {}, bias {})",
+                        head.scale, head.bias
+                    ),
+                });
+            }
             if head.labels.len() != 2 {
                 return Err(ModelError::Manifest {
                     path: path.clone(),

@@ -260,7 +260,8 @@ impl ModelStage {
                     ),
                 });
             }
-            Ok(data.chunks(2).map(|l| softmax2(l[0], l[1])).collect())
+            let head = self.manifest.head(head);
+            Ok(data.chunks(2).map(|l| head.probability(l)).collect())
         };
         let positive = positive_class("sentiment")?;
         let polite = positive_class("politeness")?;
@@ -270,11 +271,6 @@ impl ModelStage {
             .map(|(positive, polite)| TurnModelOutput { positive, polite })
             .collect())
     }
-}
-
-/// P(class 1) from two logits.
-fn softmax2(a: f32, b: f32) -> f32 {
-    1.0 / (1.0 + (a - b).exp())
 }
 
 /// Cuts `order` (sorted by length) into batches of at most `max_batch` texts and
@@ -306,10 +302,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn softmax_of_two_logits() {
-        assert!((softmax2(0.0, 0.0) - 0.5).abs() < 1e-6);
-        assert!(softmax2(-3.0, 3.0) > 0.99);
-        assert!(softmax2(3.0, -3.0) < 0.01);
+    fn head_probability_is_softmax_then_platt_scaling() {
+        let head = |scale, bias| manifest::Head {
+            output: "o".into(),
+            labels: vec!["neg".into(), "pos".into()],
+            scale,
+            bias,
+        };
+        let plain = head(1.0, 0.0);
+        assert!((plain.probability(&[0.0, 0.0]) - 0.5).abs() < 1e-6);
+        assert!(plain.probability(&[-3.0, 3.0]) > 0.99);
+        assert!(plain.probability(&[3.0, -3.0]) < 0.01);
+        // A scale below 1 softens an over-confident head; a bias shifts its midpoint.
+        let soft = head(0.25, 0.0);
+        assert!((soft.probability(&[-3.0, 3.0]) - 1.0 / (1.0 + (-1.5f32).exp())).abs() < 1e-6);
+        let shifted = head(1.0, 1.0);
+        assert!((shifted.probability(&[0.0, -1.0]) - 0.5).abs() < 1e-6);
     }
 
     #[test]
