@@ -176,22 +176,30 @@ fn bad_agents_score_clearly_below_good_agents() {
 }
 
 #[test]
-fn every_flag_cites_the_text_of_its_turn() {
+fn every_flag_cites_the_text_and_speaker_of_its_turn() {
     let (f, t) = (&SAMPLE.flags, &SAMPLE.turns);
-    let mut text: BTreeMap<(String, i32), String> = BTreeMap::new();
-    for ((id, i), s) in
-        strings(t, "conversation_id").into_iter().zip(i32s(t, "turn_index")).zip(strings(t, "text"))
+    let mut text: BTreeMap<(String, i32), (String, String)> = BTreeMap::new();
+    for (((id, i), s), who) in strings(t, "conversation_id")
+        .into_iter()
+        .zip(i32s(t, "turn_index"))
+        .zip(strings(t, "text"))
+        .zip(strings(t, "speaker"))
     {
-        text.insert((id.unwrap(), i.unwrap()), s.unwrap());
+        text.insert((id.unwrap(), i.unwrap()), (s.unwrap(), who.unwrap()));
     }
+    let speakers = strings(f, "speaker");
     let ids = strings(f, "conversation_id");
     let turns = i32s(f, "turn_index");
     let evidence = strings(f, "evidence");
     let matched = strings(f, "matched");
     let (start, end) = (i32s(f, "span_start"), i32s(f, "span_end"));
     for i in 0..f.num_rows() {
-        let Some(turn) = turns[i] else { continue };
-        let original = &text[&(ids[i].clone().unwrap(), turn)];
+        let Some(turn) = turns[i] else {
+            assert_eq!(speakers[i], None, "flag {i} has a speaker but no turn");
+            continue;
+        };
+        let (original, speaker) = &text[&(ids[i].clone().unwrap(), turn)];
+        assert_eq!(speakers[i].as_ref(), Some(speaker), "flag {i}: speaker is not its turn's");
         assert_eq!(
             evidence[i].as_ref(),
             Some(original),

@@ -65,6 +65,8 @@ pub struct Flag {
     pub severity: Severity,
     pub rule_id: Option<String>,
     pub turn_index: Option<u32>,
+    /// Who wrote the flagged turn (`None` when no turn applies).
+    pub speaker: Option<Speaker>,
     /// The flagged turn's original text (empty when no turn applies).
     pub evidence: String,
     /// The matched phrase as written in the turn, and its byte span there.
@@ -411,6 +413,7 @@ fn turn_flag(
         severity,
         rule_id: None,
         turn_index: turn,
+        speaker: turn.map(|t| conv.turns[t as usize].speaker),
         evidence: turn.map(|t| conv.turns[t as usize].text.clone()).unwrap_or_default(),
         matched: None,
         span: None,
@@ -434,6 +437,7 @@ fn phrase_flag(
         severity: rule.severity,
         rule_id: Some(rule.id.clone()),
         turn_index: Some(hit.turn),
+        speaker: Some(conv.turns[hit.turn as usize].speaker),
         evidence: text.clone(),
         matched: Some(text[s as usize..e as usize].to_string()),
         span: Some((s, e)),
