@@ -52,7 +52,91 @@ enum Command {
         /// runtime/libonnxruntime.so.1.31.1 as placed by scripts/fetch-onnxruntime.sh].
         #[arg(long)]
         ort_lib: Option<PathBuf>,
+        /// Also write the reports (review queue, agents, skill gaps, follow-ups, report.html).
+        #[arg(long)]
+        report: bool,
+        #[command(flatten)]
+        report_args: ReportArgs,
     },
+    /// Write the reports for people from a `convqa score` output folder: review_queue.parquet
+    /// and .csv, agents.parquet, skill_gaps.parquet, follow_ups.parquet and report.html.
+    Report {
+        /// The output folder of `convqa score`.
+        dir: PathBuf,
+        #[command(flatten)]
+        report_args: ReportArgs,
+    },
+}
+
+/// Options of the reports (`convqa report`, `convqa score --report`).
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Review queue: at most this many conversations chosen by priority.
+    #[arg(long, default_value_t = 50)]
+    queue_top: usize,
+    /// Review queue: at most this many priority entries per agent (0: no limit).
+    #[arg(long, default_value_t = 10)]
+    queue_per_agent: usize,
+    /// Review queue: percent of passed conversations added at random for calibration audits.
+    #[arg(long, default_value_t = 5.0)]
+    sample_percent: f64,
+    /// Seed of that random sample.
+    #[arg(long, default_value_t = 0)]
+    sample_seed: u64,
+    /// Time zone of days, weeks and months (IANA name, e.g. Asia/Shanghai).
+    #[arg(long, default_value = "UTC")]
+    tz: chrono_tz::Tz,
+    /// A contact by the same customer within this many days counts against first-contact
+    /// resolution of the earlier one.
+    #[arg(long, default_value_t = 7)]
+    repeat_days: u32,
+    /// Skill gaps: fewest conversations of an agent in a period to judge a dimension.
+    #[arg(long, default_value_t = 3)]
+    gap_min_conversations: usize,
+}
+
+impl ReportArgs {
+    fn options(&self) -> convqa::report::ReportOptions {
+        use convqa::report::{GapOptions, QueueOptions, ReportOptions};
+        ReportOptions {
+            queue: QueueOptions {
+                top_n: self.queue_top,
+                per_agent: self.queue_per_agent,
+                sample_percent: self.sample_percent.clamp(0.0, 100.0),
+                seed: self.sample_seed,
+            },
+            tz: self.tz,
+            repeat_window_days: self.repeat_days,
+            gaps: GapOptions {
+                min_conversations: self.gap_min_conversations.max(1),
+                ..GapOptions::default()
+            },
+            ..ReportOptions::default()
+        }
+    }
+}
+
+/// Writes the reports of `dir`; prints where, or the error. Returns the exit code.
+fn report(dir: &std::path::Path, args: &ReportArgs, quiet: bool) -> ExitCode {
+    match convqa::report::write_report(dir, &args.options()) {
+        Ok(paths) => {
+            if !quiet {
+                eprintln!(
+                    "convqa: wrote {} report files, open {}",
+                    paths.len(),
+                    dir.join(convqa::report::REPORT_HTML).display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("convqa: error: {e}");
+            ExitCode::from(match e {
+                convqa::report::ReportError::Load(_) => exit::INPUT,
+                convqa::report::ReportError::Output(_) => exit::OUTPUT,
+            })
+        }
+    }
 }
 
 /// Exit codes (documented in the README).
@@ -78,6 +162,8 @@ fn main() -> ExitCode {
             model,
             no_models,
             ort_lib,
+            report: with_report,
+            report_args,
         } => {
             let opts = RunOptions {
                 inputs,
@@ -110,6 +196,9 @@ fn main() -> ExitCode {
                             );
                         }
                     }
+                    if with_report {
+                        return report(&out, &report_args, quiet);
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -125,5 +214,6 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Report { dir, report_args } => report(&dir, &report_args, false),
     }
 }

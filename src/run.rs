@@ -167,6 +167,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             sha256: rubric.sha256.clone(),
             rules: rubric.rules.len(),
             phrases: rubric.matcher.pattern_count(),
+            pass_threshold: rubric.pass_threshold,
         },
         models: engine
             .model
@@ -176,6 +177,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
                 version: m.manifest.version.clone(),
                 dir: m.dir.display().to_string(),
                 sha256: m.manifest.sha256.clone(),
+                thresholds: m.manifest.thresholds,
             })
             .collect(),
         stage_seconds: StageSeconds {

@@ -1,12 +1,21 @@
 #!/usr/bin/env python3
-"""Validate data/eval/turns.jsonl, the chat-domain evaluation set of convqa.
+"""Validate the hand-labelled chat-turn sets of convqa: data/eval (evaluation only) and
+data/dev (tuning only). Both have the same format and guideline (data/eval/README.md).
 
-All texts in that file are synthetic and were written by hand for convqa.
+All texts in those files are synthetic and were written by hand for convqa.
 
 Usage (from anywhere):
 
-    python3 data/eval/check.py             # validate and print the count table; exit 1 on a problem
-    python3 data/eval/check.py --markdown  # print only the README tables (markdown)
+    python3 data/eval/check.py                  # validate data/eval; exit 1 on a problem
+    python3 data/eval/check.py --markdown       # print only the README tables (markdown)
+    python3 data/eval/check.py --set dev        # validate data/dev: the same checks with its
+                                                # own ids, README and minimum size
+    python3 data/eval/check.py --set dev --markdown
+
+`--file`, `--id-prefix`, `--readme` and `--min-per-task` override the values of the chosen
+set (`--set eval` is the default; a `--file` that is one of the two sets selects that set).
+The set being checked is also checked for overlap with the other labelled set, so eval and
+dev can never share a text or a near duplicate.
 
 Only the Python standard library is needed. If the optional package `zhconv_rs` is
 importable, the duplicate and overlap checks are repeated on text folded to Simplified
@@ -16,7 +25,7 @@ What is checked (a failure of any item makes the exit status 1):
 
 - file format: UTF-8 without BOM, LF line endings, final newline, one JSON object per line
 - schema: exactly the fields id, text, lang, task, label, scenario, all strings, with the
-  allowed values; ids are ev-0001, ev-0002, ... in file order
+  allowed values; ids are ev-0001, ev-0002, ... (dv-0001, ... for dev) in file order
 - text: one line, no surrounding whitespace, 3-120 characters, no URL or host name
 - language sanity: `en` has no Han characters; `zh-Hans` / `zh-Hant` have Han characters
   and no English word (Latin letters are allowed only inside codes that contain a digit,
@@ -28,11 +37,13 @@ What is checked (a failure of any item makes the exit status 1):
   duplicate (character 4-gram Jaccard >= NEAR_DUP)
 - separation from other data: no text equals (normalised) or nearly equals
   (4-gram Jaccard >= NEAR_DUP) a text of data/politeness-zh/agent_turns.jsonl, and no
-  text equals (normalised) a turn of data/sample/*.jsonl
-- size and balance, per task: at least MIN_PER_TASK items; every label 25-40 %;
-  lang shares within +-LANG_TOLERANCE points of the targets (zh-Hans 30, zh-Hant 20,
-  en 30, mixed 20); every scenario used at least MIN_PER_SCENARIO times
-- the tables between the markers in data/eval/README.md equal the ones computed here
+  text equals (normalised) a turn of data/sample/*.jsonl; the same exact / near-duplicate
+  rule against the other labelled set (eval when checking dev, dev when checking eval,
+  skipped with a note if that file does not exist yet)
+- size and balance, per task: at least min_per_task items (see SETS: eval 330, dev 210);
+  every label 25-40 %; lang shares within +-LANG_TOLERANCE points of the targets
+  (zh-Hans 30, zh-Hant 20, en 30, mixed 20); every scenario used at least MIN_PER_SCENARIO times
+- the tables between the markers in the set's README.md equal the ones computed here
 """
 from __future__ import annotations
 
@@ -49,6 +60,15 @@ TURNS = HERE / "turns.jsonl"
 README = HERE / "README.md"
 OTHER_SET = HERE.parent / "politeness-zh" / "agent_turns.jsonl"
 SAMPLE_DIR = HERE.parent / "sample"
+DEV_DIR = HERE.parent / "dev"
+
+# The labelled chat-turn sets this script validates. Same format, guideline and checks;
+# they differ in id prefix, README and minimum size. Each is checked against the others.
+SETS = {
+    "eval": {"file": TURNS, "id_prefix": "ev", "readme": README, "min_per_task": 330},
+    "dev": {"file": DEV_DIR / "turns.jsonl", "id_prefix": "dv", "readme": DEV_DIR / "README.md",
+            "min_per_task": 210},
+}
 
 FIELDS = ["id", "text", "lang", "task", "label", "scenario"]
 LABELS = {
@@ -59,7 +79,7 @@ LANGS = ["zh-Hans", "zh-Hant", "en", "mixed"]
 LANG_TARGET = {"zh-Hans": 0.30, "zh-Hant": 0.20, "en": 0.30, "mixed": 0.20}
 SCENARIOS = ["billing", "login", "refund", "bug", "delivery", "subscription", "account", "other"]
 
-MIN_PER_TASK = 330
+MIN_PER_TASK = SETS["eval"]["min_per_task"]  # default of check_balance
 LABEL_SHARE = (0.25, 0.40)
 LANG_TOLERANCE = 0.05
 MIN_PER_SCENARIO = 10
@@ -191,7 +211,7 @@ def read_turns(path: Path, problems: list[str]) -> list[dict]:
     return rows
 
 
-def check_rows(rows: list[dict], problems: list[str]) -> list[dict]:
+def check_rows(rows: list[dict], problems: list[str], id_prefix: str = "ev") -> list[dict]:
     good = []
     for idx, r in enumerate(rows, 1):
         n = r["_line"]
@@ -203,8 +223,8 @@ def check_rows(rows: list[dict], problems: list[str]) -> list[dict]:
             problems.append(f"line {n}: every field must be a string")
             continue
         ok = True
-        if r["id"] != f"ev-{idx:04d}":
-            problems.append(f"line {n}: id {r['id']!r}, expected 'ev-{idx:04d}'")
+        if r["id"] != f"{id_prefix}-{idx:04d}":
+            problems.append(f"line {n}: id {r['id']!r}, expected '{id_prefix}-{idx:04d}'")
             ok = False
         if r["task"] not in LABELS:
             problems.append(f"line {n}: task {r['task']!r} not in {list(LABELS)}")
@@ -275,8 +295,28 @@ def read_other_texts(notes: list[str]) -> tuple[list[str], list[str]]:
     return other, sample
 
 
-def check_duplicates(rows: list[dict], problems: list[str], notes: list[str]) -> None:
+def read_set_texts(path: Path, notes: list[str]) -> list[str]:
+    """Texts of another labelled chat-turn set (data/eval or data/dev); [] with a note if absent."""
+    if not path.exists():
+        notes.append(f"{path} not found: overlap check against it skipped")
+        return []
+    texts = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+            texts.append(obj["text"])
+    return texts
+
+
+def check_duplicates(
+    rows: list[dict], problems: list[str], notes: list[str], other_sets: dict[str, list[str]] | None = None
+) -> None:
+    """other_sets: name -> texts of further sets that must not share a text or a near duplicate."""
     other, sample = read_other_texts(notes)
+    against = {OTHER_SET.parent.name: other, **(other_sets or {})}
     reported: set[tuple] = set()
 
     def report(key: tuple, msg: str) -> None:  # one message per finding, whichever fold found it
@@ -311,24 +351,26 @@ def check_duplicates(rows: list[dict], problems: list[str], notes: list[str]) ->
                         f"{rows[i]['id']} / {rows[j]['id']}: near duplicates{tag} (4-gram Jaccard {s:.2f})",
                     )
         notes.append(f"highest 4-gram Jaccard inside the set{tag}: {worst[0]:.2f} ({worst[1]} / {worst[2]})")
-        if other:
-            onorm = [normalise(t, full) for t in other]
+        for name, texts in against.items():
+            if not texts:
+                continue
+            onorm = [normalise(t, full) for t in texts]
             oset = set(onorm)
             og = [grams(k) for k in onorm]
             best = 0.0
             for r, k, gi in zip(rows, norm, g):
                 if k in oset:
-                    report(("other", r["id"]), f"{r['id']}: text also in {OTHER_SET.parent.name}{tag}: {r['text']!r}")
-                for t, gj in zip(other, og):
+                    report(("other", name, r["id"]), f"{r['id']}: text also in {name}{tag}: {r['text']!r}")
+                for t, gj in zip(texts, og):
                     s = jaccard(gi, gj)
                     best = max(best, s)
                     if s >= NEAR_DUP:
                         report(
-                            ("other", r["id"]),
-                            f"{r['id']}: near duplicate of a {OTHER_SET.parent.name} text{tag} "
+                            ("other", name, r["id"]),
+                            f"{r['id']}: near duplicate of a {name} text{tag} "
                             f"(4-gram Jaccard {s:.2f}): {r['text']!r} ~ {t!r}",
                         )
-            notes.append(f"highest 4-gram Jaccard against {OTHER_SET.parent.name}{tag}: {best:.2f}")
+            notes.append(f"highest 4-gram Jaccard against {name}{tag}: {best:.2f}")
         sset = {normalise(t, full) for t in sample}
         for r, k in zip(rows, norm):
             if k in sset:
@@ -368,12 +410,12 @@ def tables(rows: list[dict]) -> tuple[str, str]:
     return table1, "\n".join(out)
 
 
-def check_balance(rows: list[dict], problems: list[str]) -> None:
+def check_balance(rows: list[dict], problems: list[str], min_per_task: int = MIN_PER_TASK) -> None:
     for task, labels in LABELS.items():
         sub = [r for r in rows if r["task"] == task]
         n = len(sub)
-        if n < MIN_PER_TASK:
-            problems.append(f"{task}: {n} items, at least {MIN_PER_TASK} required")
+        if n < min_per_task:
+            problems.append(f"{task}: {n} items, at least {min_per_task} required")
         if not n:
             continue
         lab = Counter(r["label"] for r in sub)
@@ -392,36 +434,58 @@ def check_balance(rows: list[dict], problems: list[str]) -> None:
                 problems.append(f"{task}: scenario {s} used {sc[s]} times (at least {MIN_PER_SCENARIO})")
 
 
-def check_readme(table1: str, table2: str, problems: list[str]) -> None:
-    if not README.exists():
-        problems.append("README.md not found")
+def check_readme(table1: str, table2: str, problems: list[str], readme: Path = README) -> None:
+    if not readme.exists():
+        problems.append(f"{readme.name} not found")
         return
-    text = README.read_text(encoding="utf-8")
+    text = readme.read_text(encoding="utf-8")
     for name, table in (("counts", table1), ("scenarios", table2)):
         m = re.search(rf"<!-- {name}:begin -->\n(.*?)\n<!-- {name}:end -->", text, re.S)
         if not m:
-            problems.append(f"README.md: markers <!-- {name}:begin/end --> not found")
+            problems.append(f"{readme.name}: markers <!-- {name}:begin/end --> not found")
         elif m.group(1).strip() != table.strip():
-            problems.append(f"README.md: the {name} table differs from the data (run check.py --markdown)")
+            problems.append(f"{readme.name}: the {name} table differs from the data (run check.py --markdown)")
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--markdown", action="store_true", help="print only the README tables")
+    ap.add_argument("--set", choices=sorted(SETS), help="which set to check (default: eval, or the set --file names)")
+    ap.add_argument("--file", type=Path, help="JSONL file to check (default: the set's turns.jsonl)")
+    ap.add_argument("--id-prefix", help="expected id prefix, e.g. ev or dv (default: the set's)")
+    ap.add_argument("--readme", type=Path, help="README with the count tables (default: the set's)")
+    ap.add_argument("--min-per-task", type=int, help="minimum items per task (default: the set's)")
     args = ap.parse_args()
+    name = args.set
+    if name is None and args.file is not None:
+        name = next((k for k, v in SETS.items() if v["file"].resolve() == args.file.resolve()), None)
+    cfg = dict(SETS[name or "eval"])
+    for key in ("file", "id_prefix", "readme", "min_per_task"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
+    turns = Path(cfg["file"]).resolve()
     problems: list[str] = []
     notes: list[str] = []
-    rows = read_turns(TURNS, problems)
-    good = check_rows(rows, problems)
+    rows = read_turns(turns, problems)
+    good = check_rows(rows, problems, cfg["id_prefix"])
     table1, table2 = tables(good)
     if args.markdown:
         print("<!-- counts:begin -->\n" + table1 + "\n<!-- counts:end -->\n")
         print("<!-- scenarios:begin -->\n" + table2 + "\n<!-- scenarios:end -->")
         return 0
-    check_duplicates(good, problems, notes)
-    check_balance(good, problems)
-    check_readme(table1, table2, problems)
-    print(f"{TURNS.name}: {len(rows)} lines\n")
+    other_sets = {  # every other labelled set (a file that is no known set is checked against all)
+        f"data/{k}": read_set_texts(v["file"], notes)
+        for k, v in SETS.items()
+        if k != name and v["file"].resolve() != turns
+    }
+    check_duplicates(good, problems, notes, other_sets)
+    check_balance(good, problems, cfg["min_per_task"])
+    check_readme(table1, table2, problems, Path(cfg["readme"]))
+    try:
+        shown = turns.relative_to(HERE.parent.parent)
+    except ValueError:
+        shown = turns
+    print(f"{shown}: {len(rows)} lines\n")
     print(table1 + "\n")
     print(table2)
     for n in notes:

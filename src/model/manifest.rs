@@ -64,7 +64,7 @@ fn default_max_batch() -> usize {
 }
 
 /// Where a model score becomes a flag.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Thresholds {
     /// An agent turn with P(polite) below this is flagged impolite.

@@ -6,7 +6,7 @@
 //! leaves the previous complete outputs (or none), never a partial file at a final path.
 
 mod atomic;
-mod parquet;
+pub(crate) mod parquet;
 mod rejects;
 mod summary;
 

@@ -23,27 +23,27 @@ use crate::score::ConversationScore;
 /// Rows per Parquet row group (memory per open writer is bounded by this).
 const ROW_GROUP_ROWS: usize = 64 * 1024;
 
-fn ts_type() -> DataType {
+pub(crate) fn ts_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
-fn list_of_strings(name: &str) -> Field {
+pub(crate) fn list_of_strings(name: &str) -> Field {
     Field::new_list(name, Field::new_list_field(DataType::Utf8, true), false)
 }
 
-fn utf8(name: &str, nullable: bool) -> Field {
+pub(crate) fn utf8(name: &str, nullable: bool) -> Field {
     Field::new(name, DataType::Utf8, nullable)
 }
 
-fn f64_col(name: &str, nullable: bool) -> Field {
+pub(crate) fn f64_col(name: &str, nullable: bool) -> Field {
     Field::new(name, DataType::Float64, nullable)
 }
 
-fn i32_col(name: &str, nullable: bool) -> Field {
+pub(crate) fn i32_col(name: &str, nullable: bool) -> Field {
     Field::new(name, DataType::Int32, nullable)
 }
 
-fn bool_col(name: &str, nullable: bool) -> Field {
+pub(crate) fn bool_col(name: &str, nullable: bool) -> Field {
     Field::new(name, DataType::Boolean, nullable)
 }
 
@@ -121,31 +121,31 @@ pub static FLAGS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
-fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+pub(crate) fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     let mut b = StringBuilder::new();
     b.extend(values);
     Arc::new(b.finish())
 }
 
-fn floats(values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
+pub(crate) fn floats(values: impl Iterator<Item = Option<f64>>) -> ArrayRef {
     let mut b = Float64Builder::new();
     b.extend(values);
     Arc::new(b.finish())
 }
 
-fn ints(values: impl Iterator<Item = Option<i32>>) -> ArrayRef {
+pub(crate) fn ints(values: impl Iterator<Item = Option<i32>>) -> ArrayRef {
     let mut b = Int32Builder::new();
     b.extend(values);
     Arc::new(b.finish())
 }
 
-fn bools(values: impl Iterator<Item = Option<bool>>) -> ArrayRef {
+pub(crate) fn bools(values: impl Iterator<Item = Option<bool>>) -> ArrayRef {
     let mut b = BooleanBuilder::new();
     b.extend(values);
     Arc::new(b.finish())
 }
 
-fn timestamps(values: impl Iterator<Item = chrono::DateTime<chrono::Utc>>) -> ArrayRef {
+pub(crate) fn timestamps(values: impl Iterator<Item = chrono::DateTime<chrono::Utc>>) -> ArrayRef {
     let mut b = TimestampMicrosecondBuilder::new().with_timezone("UTC");
     for v in values {
         b.append_value(v.timestamp_micros());
@@ -153,7 +153,7 @@ fn timestamps(values: impl Iterator<Item = chrono::DateTime<chrono::Utc>>) -> Ar
     Arc::new(b.finish())
 }
 
-fn string_lists<'a>(values: impl Iterator<Item = &'a [String]>) -> ArrayRef {
+pub(crate) fn string_lists<'a>(values: impl Iterator<Item = &'a [String]>) -> ArrayRef {
     let mut b = ListBuilder::new(StringBuilder::new());
     for list in values {
         for s in list {
@@ -164,7 +164,7 @@ fn string_lists<'a>(values: impl Iterator<Item = &'a [String]>) -> ArrayRef {
     Arc::new(b.finish())
 }
 
-fn batch(
+pub(crate) fn batch(
     schema: &SchemaRef,
     columns: Vec<ArrayRef>,
 ) -> Result<RecordBatch, arrow_schema::ArrowError> {
@@ -297,6 +297,13 @@ impl TableWriter {
             self.writer.into_inner().map_err(|source| OutputError::Parquet { path, source })?;
         file.commit()
     }
+}
+
+/// Writes one record batch as a complete Parquet file (temp file + rename).
+pub(crate) fn write_table(path: &Path, batch: RecordBatch) -> Result<(), OutputError> {
+    let mut w = TableWriter::create(path.to_path_buf(), batch.schema_ref())?;
+    w.write(Ok(batch))?;
+    w.commit()
 }
 
 /// The three Parquet tables of a run, written batch by batch, committed together.

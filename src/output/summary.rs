@@ -45,6 +45,8 @@ pub struct RubricInfo {
     pub sha256: String,
     pub rules: usize,
     pub phrases: usize,
+    /// qa_score needed to pass (the reports read it back).
+    pub pass_threshold: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -53,6 +55,8 @@ pub struct ModelInfo {
     pub version: String,
     pub dir: String,
     pub sha256: std::collections::BTreeMap<String, String>,
+    /// Where the model's scores became flags (the reports read them back).
+    pub thresholds: crate::model::Thresholds,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,252 @@
+//! Reads a run's output folder into report records: `conversations.parquet`, `flags.parquet`
+//! and `summary.json` (the rubric's pass threshold and the model's flag thresholds).
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int32Type, TimestampMicrosecondType};
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use super::{ConvRecord, FlagRecord, ReportInput};
+use crate::output::{CONVERSATIONS, FLAGS, SUMMARY};
+use crate::rubric::Dimension;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "{path}: cannot read: {source}; run `convqa score … --out DIR` first and pass that DIR"
+    )]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not a readable Parquet file: {message}")]
+    Parquet { path: PathBuf, message: String },
+    #[error(
+        "{path}: column `{column}` {problem}; the folder was written by another convqa version, re-run `convqa score`"
+    )]
+    Column { path: PathBuf, column: String, problem: String },
+    #[error("{path}: {message}")]
+    Summary { path: PathBuf, message: String },
+}
+
+/// Reads the report input from a `convqa score` output folder.
+pub fn load(dir: &Path) -> Result<ReportInput, LoadError> {
+    let (pass_threshold, model_thresholds) = summary(&dir.join(SUMMARY))?;
+    let conversations = conversations(&dir.join(CONVERSATIONS))?;
+    let index: std::collections::HashMap<&str, usize> =
+        conversations.iter().enumerate().map(|(i, c)| (c.conversation_id.as_str(), i)).collect();
+    let flags = flags(&dir.join(FLAGS), &index)?;
+    Ok(ReportInput { conversations, flags, model_thresholds, pass_threshold })
+}
+
+fn summary(path: &Path) -> Result<(f64, Option<crate::model::Thresholds>), LoadError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    let err = |message: String| LoadError::Summary { path: path.to_path_buf(), message };
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| err(format!("not valid JSON: {e}")))?;
+    let pass = v["rubric"]["pass_threshold"].as_f64().ok_or_else(|| {
+        err("rubric.pass_threshold missing; re-run `convqa score` with this version".into())
+    })?;
+    let thresholds = match v["models"].as_array().and_then(|m| m.first()) {
+        Some(m) => Some(
+            serde_json::from_value(m["thresholds"].clone())
+                .map_err(|e| err(format!("models[0].thresholds: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok((pass, thresholds))
+}
+
+/// Record batches of a Parquet file, all columns.
+fn batches(path: &Path) -> Result<Vec<RecordBatch>, LoadError> {
+    let pq = |e: &dyn std::fmt::Display| LoadError::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let file = std::fs::File::open(path)
+        .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| pq(&e))?
+        .build()
+        .map_err(|e| pq(&e))?;
+    reader.map(|b| b.map_err(|e| pq(&e))).collect()
+}
+
+/// Typed column access with errors that name the file and column.
+struct Columns<'a> {
+    path: &'a Path,
+    batch: &'a RecordBatch,
+}
+
+impl<'a> Columns<'a> {
+    fn col(&self, name: &str) -> Result<&'a ArrayRef, LoadError> {
+        self.batch.column_by_name(name).ok_or_else(|| LoadError::Column {
+            path: self.path.to_path_buf(),
+            column: name.into(),
+            problem: "is missing".into(),
+        })
+    }
+
+    fn wrong(&self, name: &str, expected: &str) -> LoadError {
+        LoadError::Column {
+            path: self.path.to_path_buf(),
+            column: name.into(),
+            problem: format!("is not {expected}"),
+        }
+    }
+
+    fn strings(&self, name: &str) -> Result<Vec<Option<String>>, LoadError> {
+        let a = self.col(name)?.as_string_opt::<i32>().ok_or_else(|| self.wrong(name, "UTF-8"))?;
+        Ok(a.iter().map(|v| v.map(str::to_string)).collect())
+    }
+
+    fn required_strings(&self, name: &str) -> Result<Vec<String>, LoadError> {
+        self.strings(name)?
+            .into_iter()
+            .map(|v| v.ok_or_else(|| self.wrong(name, "free of nulls")))
+            .collect()
+    }
+
+    fn f64s(&self, name: &str) -> Result<Vec<Option<f64>>, LoadError> {
+        let a = self
+            .col(name)?
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| self.wrong(name, "float64"))?;
+        Ok(a.iter().collect())
+    }
+
+    fn i32s(&self, name: &str) -> Result<Vec<Option<i32>>, LoadError> {
+        let a = self
+            .col(name)?
+            .as_primitive_opt::<Int32Type>()
+            .ok_or_else(|| self.wrong(name, "int32"))?;
+        Ok(a.iter().collect())
+    }
+
+    fn bools(&self, name: &str) -> Result<Vec<Option<bool>>, LoadError> {
+        let a = self.col(name)?.as_boolean_opt().ok_or_else(|| self.wrong(name, "boolean"))?;
+        Ok(a.iter().collect())
+    }
+
+    fn timestamps(&self, name: &str) -> Result<Vec<chrono::DateTime<chrono::Utc>>, LoadError> {
+        let a = self
+            .col(name)?
+            .as_primitive_opt::<TimestampMicrosecondType>()
+            .ok_or_else(|| self.wrong(name, "a microsecond timestamp"))?;
+        a.iter()
+            .map(|v| {
+                v.and_then(chrono::DateTime::from_timestamp_micros)
+                    .ok_or_else(|| self.wrong(name, "a valid, non-null timestamp"))
+            })
+            .collect()
+    }
+
+    fn string_lists(&self, name: &str) -> Result<Vec<Vec<String>>, LoadError> {
+        let a = self.col(name)?.as_list_opt::<i32>().ok_or_else(|| self.wrong(name, "a list"))?;
+        (0..a.len())
+            .map(|i| {
+                if a.is_null(i) {
+                    return Ok(vec![]);
+                }
+                let v = a.value(i);
+                let s =
+                    v.as_string_opt::<i32>().ok_or_else(|| self.wrong(name, "a list of UTF-8"))?;
+                Ok(s.iter().flatten().map(str::to_string).collect())
+            })
+            .collect()
+    }
+}
+
+fn conversations(path: &Path) -> Result<Vec<ConvRecord>, LoadError> {
+    let mut out = Vec::new();
+    for batch in batches(path)? {
+        let c = Columns { path, batch: &batch };
+        let ids = c.required_strings("conversation_id")?;
+        let agents = c.required_strings("agent_id")?;
+        let channels = c.required_strings("channel")?;
+        let customers = c.strings("customer_id")?;
+        let started = c.timestamps("started_at")?;
+        let languages = c.required_strings("language")?;
+        let first = c.f64s("first_response_secs")?;
+        let mean_reply = c.f64s("mean_agent_reply_secs")?;
+        let breaches = c.i32s("sla_breaches")?;
+        let dims: Vec<Vec<Option<f64>>> = Dimension::ALL
+            .iter()
+            .map(|d| c.f64s(&format!("{}_score", d.as_str())))
+            .collect::<Result<_, _>>()?;
+        let sentiment_end = c.f64s("sentiment_end")?;
+        let politeness_min = c.f64s("politeness_min")?;
+        let qa = c.f64s("qa_score")?;
+        let passed = c.bools("passed")?;
+        let signals = c.string_lists("signals")?;
+        let resolved = c.bools("resolved")?;
+        let csat = c.i32s("csat")?;
+        let tags = c.string_lists("tags")?;
+        let mut signals = signals.into_iter();
+        let mut tags = tags.into_iter();
+        for (i, ((((id, agent_id), channel), customer_id), language)) in
+            ids.into_iter().zip(agents).zip(channels).zip(customers).zip(languages).enumerate()
+        {
+            out.push(ConvRecord {
+                conversation_id: id,
+                agent_id,
+                channel,
+                customer_id,
+                started_at: started[i],
+                language,
+                first_response_secs: first[i],
+                mean_agent_reply_secs: mean_reply[i],
+                sla_breaches: breaches[i].unwrap_or(0).max(0) as u32,
+                subscores: std::array::from_fn(|d| dims[d][i]),
+                sentiment_end: sentiment_end[i],
+                politeness_min: politeness_min[i],
+                qa_score: qa[i].ok_or_else(|| c.wrong("qa_score", "free of nulls"))?,
+                passed: passed[i].ok_or_else(|| c.wrong("passed", "free of nulls"))?,
+                signals: signals.next().unwrap_or_default(),
+                resolved: resolved[i],
+                csat: csat[i].and_then(|v| u8::try_from(v).ok()),
+                tags: tags.next().unwrap_or_default(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn flags(
+    path: &Path,
+    index: &std::collections::HashMap<&str, usize>,
+) -> Result<Vec<FlagRecord>, LoadError> {
+    let mut out = Vec::new();
+    for batch in batches(path)? {
+        let c = Columns { path, batch: &batch };
+        let ids = c.required_strings("conversation_id")?;
+        let kinds = c.required_strings("flag")?;
+        let dims = c.required_strings("dimension")?;
+        let severities = c.required_strings("severity")?;
+        let rules = c.strings("rule_id")?;
+        let turns = c.i32s("turn_index")?;
+        let speakers = c.strings("speaker")?;
+        let evidence = c.required_strings("evidence")?;
+        let details = c.required_strings("detail")?;
+        let rows = ids.into_iter().zip(kinds).zip(dims).zip(severities).zip(rules).zip(evidence);
+        for (i, (((((id, flag), dimension), severity), rule_id), evidence)) in rows.enumerate() {
+            let conv = *index.get(id.as_str()).ok_or_else(|| LoadError::Column {
+                path: path.to_path_buf(),
+                column: "conversation_id".into(),
+                problem: format!("has `{id}`, which is not in {CONVERSATIONS}"),
+            })?;
+            out.push(FlagRecord {
+                conv,
+                flag,
+                dimension,
+                severity,
+                rule_id,
+                turn_index: turns[i].map(|t| t.max(0) as u32),
+                speaker: speakers[i].clone(),
+                evidence,
+                detail: details[i].clone(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,395 @@
+//! Reports for people, built from a run's output folder: the review queue for QA staff, the
+//! agent × period table and skill gaps for training planners, repeat contacts / first-contact
+//! resolution and a follow-up list of at-risk customers, and one self-contained `report.html`.
+//!
+//! `load` reads `conversations.parquet` and `flags.parquet` (what any later run or another tool
+//! also reads); `build` is pure (records in, [`Report`] out); `tables` and `html` write it. So
+//! `convqa report OUT` and `convqa score --report` produce the same files from the same data.
+
+mod agents;
+mod contacts;
+pub mod html;
+mod load;
+mod period;
+mod queue;
+mod tables;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+
+pub use load::{LoadError, load};
+pub use period::PeriodKind;
+
+use crate::rubric::Dimension;
+
+/// Output files of a report (in the run's output folder).
+pub const REVIEW_QUEUE_PARQUET: &str = "review_queue.parquet";
+pub const REVIEW_QUEUE_CSV: &str = "review_queue.csv";
+pub const AGENTS: &str = "agents.parquet";
+pub const SKILL_GAPS: &str = "skill_gaps.parquet";
+pub const FOLLOW_UPS: &str = "follow_ups.parquet";
+pub const REPORT_HTML: &str = "report.html";
+
+/// Everything configurable about the reports (CLI options of `convqa report`).
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub queue: QueueOptions,
+    /// Time zone for periods (day / week / month boundaries).
+    pub tz: Tz,
+    pub targets: Targets,
+    /// A contact by the same customer within this many days (about the same thing: a shared tag,
+    /// or no tags on either side) means the earlier conversation did not resolve the matter.
+    pub repeat_window_days: u32,
+    pub gaps: GapOptions,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions {
+            queue: QueueOptions::default(),
+            tz: Tz::UTC,
+            targets: Targets::default(),
+            repeat_window_days: 7,
+            gaps: GapOptions::default(),
+        }
+    }
+}
+
+/// How the review queue is filled.
+#[derive(Debug, Clone)]
+pub struct QueueOptions {
+    /// At most this many conversations chosen by priority.
+    pub top_n: usize,
+    /// At most this many priority entries per agent (0: no limit), so one bad agent's day does not
+    /// fill the whole queue.
+    pub per_agent: usize,
+    /// Share (percent) of *passed* conversations added at random for calibration audits.
+    pub sample_percent: f64,
+    /// Seed of that sample; a conversation's membership depends only on its id and the seed.
+    pub seed: u64,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        QueueOptions { top_n: 50, per_agent: 10, sample_percent: 5.0, seed: 0 }
+    }
+}
+
+/// The service targets the report measures against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Targets {
+    pub first_response_secs: f64,
+    pub mean_reply_secs: f64,
+    /// First-contact resolution rate (0–1).
+    pub fcr: f64,
+    /// Pass threshold of a dimension mean (same scale as qa_score).
+    pub dimension: f64,
+}
+
+impl Default for Targets {
+    fn default() -> Self {
+        Targets { first_response_secs: 300.0, mean_reply_secs: 180.0, fcr: 0.70, dimension: 70.0 }
+    }
+}
+
+/// The skill-gap test: an agent with at least `min_conversations` scored in a dimension in a
+/// period has a gap there when their mean is below the team's lower quartile of agent means
+/// *and* at least `min_points` below the team median.
+#[derive(Debug, Clone, Copy)]
+pub struct GapOptions {
+    pub min_conversations: usize,
+    pub min_points: f64,
+}
+
+impl Default for GapOptions {
+    fn default() -> Self {
+        GapOptions { min_conversations: 3, min_points: 10.0 }
+    }
+}
+
+// ---- input records (one row of conversations.parquet / flags.parquet) ----
+
+/// What the reports need of one scored conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvRecord {
+    pub conversation_id: String,
+    pub agent_id: String,
+    pub channel: String,
+    pub customer_id: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub language: String,
+    pub first_response_secs: Option<f64>,
+    pub mean_agent_reply_secs: Option<f64>,
+    pub sla_breaches: u32,
+    /// Subscores indexed by `Dimension as usize`.
+    pub subscores: [Option<f64>; 5],
+    pub sentiment_end: Option<f64>,
+    pub politeness_min: Option<f64>,
+    pub qa_score: f64,
+    pub passed: bool,
+    pub signals: Vec<String>,
+    pub resolved: Option<bool>,
+    pub csat: Option<u8>,
+    pub tags: Vec<String>,
+}
+
+/// One flag, with its evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlagRecord {
+    /// Index into the conversations the flags were loaded with.
+    pub conv: usize,
+    pub flag: String,
+    pub dimension: String,
+    pub severity: String,
+    pub rule_id: Option<String>,
+    pub turn_index: Option<u32>,
+    pub speaker: Option<String>,
+    pub evidence: String,
+    pub detail: String,
+}
+
+/// What a report is built from.
+#[derive(Debug, Clone, Default)]
+pub struct ReportInput {
+    pub conversations: Vec<ConvRecord>,
+    pub flags: Vec<FlagRecord>,
+    /// Model flag thresholds, for "borderline model score" in the queue (None without a model).
+    pub model_thresholds: Option<crate::model::Thresholds>,
+    /// Pass threshold of the rubric the run used.
+    pub pass_threshold: f64,
+}
+
+// ---- the report ----
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub overview: Overview,
+    pub queue: Vec<QueueEntry>,
+    /// Agent rows and team rows for every period kind, sorted by kind, period, scope, agent.
+    pub agents: Vec<AgentPeriod>,
+    pub skill_gaps: Vec<SkillGap>,
+    pub team_gaps: Vec<TeamGap>,
+    pub follow_ups: Vec<FollowUp>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overview {
+    pub conversations: usize,
+    pub passed: usize,
+    pub agents: usize,
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
+    pub qa_mean: Option<f64>,
+    /// Conversations per qa_score decile: [0,10), [10,20), … [90,100].
+    pub score_histogram: [usize; 10],
+    pub dimension_means: [Option<f64>; 5],
+    /// Share of conversations with a first response within the target (of those with one).
+    pub first_response_within: Option<f64>,
+    pub mean_reply_within: Option<f64>,
+    pub fcr: Option<f64>,
+    pub csat_mean: Option<f64>,
+    /// Pearson correlation of qa_score and CSAT, with the number of conversations having both.
+    pub qa_csat_correlation: Option<(f64, usize)>,
+    pub targets: Targets,
+}
+
+/// A piece of evidence for a queue entry: the turn a flag points at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    pub turn_index: Option<u32>,
+    pub speaker: Option<String>,
+    pub text: String,
+    /// Why: the flag's plain-words detail.
+    pub why: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueEntry {
+    pub rank: usize,
+    pub conversation_id: String,
+    pub agent_id: String,
+    pub started_at: DateTime<Utc>,
+    pub qa_score: f64,
+    pub passed: bool,
+    pub priority: f64,
+    /// `priority` (chosen by its flags) or `sample` (random calibration sample of passed ones).
+    pub selection: &'static str,
+    pub reasons: Vec<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// Mean and quartiles of one dimension over a set of conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Dist {
+    pub n: usize,
+    pub mean: Option<f64>,
+    pub p25: Option<f64>,
+    pub p50: Option<f64>,
+    pub p75: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentPeriod {
+    /// `agent` or `team`.
+    pub scope: &'static str,
+    /// None on team rows.
+    pub agent_id: Option<String>,
+    pub period: PeriodKind,
+    /// First day of the period (local date in the report's time zone); the whole range for `all`.
+    pub period_start: NaiveDate,
+    pub conversations: usize,
+    pub passed: usize,
+    pub qa: Dist,
+    /// Indexed by `Dimension as usize`.
+    pub dimensions: [Dist; 5],
+    pub first_response_mean_secs: Option<f64>,
+    pub first_response_within: Option<f64>,
+    pub mean_reply_mean_secs: Option<f64>,
+    pub mean_reply_within: Option<f64>,
+    pub fcr: Option<f64>,
+    pub csat_mean: Option<f64>,
+    /// Rules (or flag kinds without a rule) most often behind this scope's flags, most frequent
+    /// first, as `rule (count)`.
+    pub top_failing_rules: Vec<String>,
+    /// Change against the previous period of the same kind (null when that had no conversations).
+    pub delta_qa_mean: Option<f64>,
+    pub delta_pass_rate: Option<f64>,
+    pub delta_dimensions: [Option<f64>; 5],
+}
+
+impl AgentPeriod {
+    pub fn pass_rate(&self) -> f64 {
+        if self.conversations == 0 { 0.0 } else { self.passed as f64 / self.conversations as f64 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkillGap {
+    pub agent_id: String,
+    pub period: PeriodKind,
+    pub period_start: NaiveDate,
+    pub dimension: Dimension,
+    pub conversations: usize,
+    pub agent_mean: f64,
+    pub team_p25: f64,
+    pub team_median: f64,
+    /// The agent's lowest-scoring conversations in this dimension (at most 3), to read first.
+    pub examples: Vec<String>,
+}
+
+/// A skill most of the team lacks (over the whole range).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamGap {
+    pub dimension: Dimension,
+    pub team_mean: f64,
+    /// Agents (with enough conversations) whose mean is below the dimension target.
+    pub agents_below: Vec<String>,
+    pub agents_counted: usize,
+}
+
+/// A customer to follow up: repeated contacts, repeated negative endings, complaints or churn
+/// risk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUp {
+    pub customer_id: String,
+    pub contacts: usize,
+    /// Contacts that came within the repeat window of an earlier one about the same thing.
+    pub repeat_contacts: usize,
+    pub negative_endings: usize,
+    pub complaints: usize,
+    pub churn_risk: usize,
+    pub last_contact: DateTime<Utc>,
+    pub conversations: Vec<String>,
+    pub agents: Vec<String>,
+    pub reasons: Vec<String>,
+}
+
+/// Failures of `convqa report`.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
+}
+
+/// Builds the report (pure).
+pub fn build(input: &ReportInput, opts: &ReportOptions) -> Report {
+    let fcr = contacts::first_contact_resolution(&input.conversations, opts.repeat_window_days);
+    let agents = agents::agent_periods(input, &fcr, opts);
+    let (skill_gaps, team_gaps) = agents::skill_gaps(input, &agents, opts);
+    Report {
+        overview: agents::overview(input, &fcr, opts),
+        queue: queue::review_queue(input, &opts.queue),
+        agents,
+        skill_gaps,
+        team_gaps,
+        follow_ups: contacts::follow_ups(input, &fcr),
+    }
+}
+
+/// Reads `dir`'s outputs and writes the report files next to them (each atomically).
+pub fn write_report(dir: &Path, opts: &ReportOptions) -> Result<Vec<PathBuf>, ReportError> {
+    let input = load(dir)?;
+    let report = build(&input, opts);
+    let mut written = tables::write_all(dir, &report)?;
+    let html = html::render(&report, &input);
+    let path = dir.join(REPORT_HTML);
+    let mut file = crate::output::AtomicFile::create(&path)?;
+    std::io::Write::write_all(&mut file, html.as_bytes())
+        .map_err(|source| crate::output::OutputError::Io { path: path.clone(), source })?;
+    file.commit()?;
+    written.push(path);
+    Ok(written)
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    pub fn conv(id: &str, agent: &str, qa: f64, passed: bool) -> ConvRecord {
+        ConvRecord {
+            conversation_id: id.into(),
+            agent_id: agent.into(),
+            channel: "chat".into(),
+            customer_id: None,
+            started_at: "2026-11-02T09:00:00Z".parse().unwrap(),
+            language: "en".into(),
+            first_response_secs: None,
+            mean_agent_reply_secs: None,
+            sla_breaches: 0,
+            subscores: [None; 5],
+            sentiment_end: None,
+            politeness_min: None,
+            qa_score: qa,
+            passed,
+            signals: vec![],
+            resolved: None,
+            csat: None,
+            tags: vec![],
+        }
+    }
+
+    pub fn flag(
+        conv: usize,
+        kind: &str,
+        dimension: &str,
+        severity: &str,
+        rule: Option<&str>,
+        turn: Option<u32>,
+    ) -> FlagRecord {
+        FlagRecord {
+            conv,
+            flag: kind.into(),
+            dimension: dimension.into(),
+            severity: severity.into(),
+            rule_id: rule.map(str::to_string),
+            turn_index: turn,
+            speaker: turn.map(|_| "agent".to_string()),
+            evidence: turn.map(|t| format!("text of turn {t}")).unwrap_or_default(),
+            detail: format!("{kind} detail"),
+        }
+    }
+}
