@@ -328,7 +328,7 @@ mod tests {
                 if *agent == "weak" {
                     c.subscores[Dimension::Empathy as usize] = Some(40.0 + k as f64);
                     // responsiveness improves in the second week
-                    c.subscores[0] = Some(if k < 2 { 60.0 } else { 80.0 });
+                    c.subscores[0] = Some(if k < 2 { 85.0 } else { 90.0 });
                 }
                 convs.push(c);
             }
@@ -368,8 +368,9 @@ mod tests {
         // 2, 5 Nov (week of 2 Nov) and 8 Nov (week of 2 Nov: Sunday) and 11 Nov (week of 9 Nov)
         assert_eq!(weeks.len(), 2);
         assert_eq!(weeks[0].delta_dimensions[0], None);
-        assert_eq!(weeks[1].dimensions[0].mean, Some(80.0));
-        assert_eq!(weeks[1].delta_dimensions[0], Some(13.3));
+        assert_eq!(weeks[0].dimensions[0].mean, Some(86.7));
+        assert_eq!(weeks[1].dimensions[0].mean, Some(90.0));
+        assert_eq!(weeks[1].delta_dimensions[0], Some(3.3));
         let team_all =
             rows.iter().find(|r| r.scope == "team" && r.period == PeriodKind::All).unwrap();
         assert_eq!(team_all.conversations, 24);

@@ -57,9 +57,12 @@ fn candidate(input: &ReportInput, conv: usize, flags: &[&FlagRecord]) -> Candida
     let c = &input.conversations[conv];
     let mut priority = 0.0;
     let mut reasons = Vec::new();
+    // One reason (and its points) per finding: a phrase said twice in a turn is one finding.
     let mut add = |points: f64, reason: String| {
-        priority += points;
-        reasons.push(reason);
+        if !reasons.contains(&reason) {
+            priority += points;
+            reasons.push(reason);
+        }
     };
     for f in flags.iter().filter(|f| f.severity == "critical") {
         add(100.0, format!("critical: {}{} — {}", rule_name(f), at_turn(f), f.detail));
@@ -106,6 +109,7 @@ fn evidence(flags: &[&FlagRecord]) -> Vec<Evidence> {
         .filter(|f| f.turn_index.is_some() && f.dimension != "signal" || f.severity == "critical")
         .collect();
     with_turn.sort_by_key(|f| (std::cmp::Reverse(severity_rank(&f.severity)), f.turn_index));
+    with_turn.dedup_by(|a, b| a.turn_index == b.turn_index && a.detail == b.detail);
     with_turn
         .into_iter()
         .take(MAX_EVIDENCE)
@@ -118,13 +122,17 @@ fn evidence(flags: &[&FlagRecord]) -> Vec<Evidence> {
         .collect()
 }
 
-/// FNV-1a of the seed and the conversation id, mapped to [0, 100).
+/// FNV-1a of the seed and the conversation id, finished with the SplitMix64 mixer (FNV alone
+/// leaves similar ids close together), mapped to [0, 100).
 fn sample_point(seed: u64, id: &str) -> f64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ seed;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in seed.to_le_bytes().iter().chain(id.as_bytes()) {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
     (h >> 11) as f64 / (1u64 << 53) as f64 * 100.0
 }
 
