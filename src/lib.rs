@@ -15,6 +15,7 @@ pub mod model;
 pub mod normalize;
 pub mod output;
 pub mod pipeline;
+pub mod redact;
 pub mod report;
 pub mod rubric;
 pub mod run;

@@ -52,6 +52,10 @@ enum Command {
         /// runtime/libonnxruntime.so.1.31.1 as placed by scripts/fetch-onnxruntime.sh].
         #[arg(long)]
         ort_lib: Option<PathBuf>,
+        /// Personal data replaced in every text written out: `all`, `none`, or a comma list of
+        /// email, phone, card, id_number, ip. Scoring always sees the original text.
+        #[arg(long, default_value = "all", value_parser = parse_redact)]
+        redact: RedactArg,
         /// Also write the reports (review queue, agents, skill gaps, follow-ups, report.html).
         #[arg(long)]
         report: bool,
@@ -66,6 +70,28 @@ enum Command {
         #[command(flatten)]
         report_args: ReportArgs,
     },
+}
+
+#[derive(Clone)]
+struct RedactArg(Option<convqa::redact::Redactor>);
+
+fn parse_redact(s: &str) -> Result<RedactArg, String> {
+    use convqa::redact::{PiiKind, Redactor};
+    match s {
+        "all" => Ok(RedactArg(Some(Redactor::default()))),
+        "none" => Ok(RedactArg(None)),
+        list => {
+            let kinds = list
+                .split(',')
+                .map(|k| {
+                    PiiKind::parse(k.trim()).ok_or_else(|| {
+                        format!("unknown kind `{k}`: use all, none, or a comma list of email, phone, card, id_number, ip")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(RedactArg(Some(Redactor::new(&kinds))))
+        }
+    }
 }
 
 /// Options of the reports (`convqa report`, `convqa score --report`).
@@ -162,6 +188,7 @@ fn main() -> ExitCode {
             model,
             no_models,
             ort_lib,
+            redact,
             report: with_report,
             report_args,
         } => {
@@ -175,6 +202,7 @@ fn main() -> ExitCode {
                 progress: !quiet,
                 model: (!no_models).then_some(model),
                 ort_lib,
+                redact: redact.0,
             };
             match run(&opts) {
                 Ok(summary) => {

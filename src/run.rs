@@ -45,6 +45,8 @@ pub struct RunOptions {
     pub model: Option<PathBuf>,
     /// Where ONNX Runtime's library is, if not in the default places.
     pub ort_lib: Option<PathBuf>,
+    /// PII redaction of every text written out (all kinds by default); `None` writes text as is.
+    pub redact: Option<crate::redact::Redactor>,
 }
 
 impl RunOptions {
@@ -59,6 +61,7 @@ impl RunOptions {
             progress: false,
             model: Some(PathBuf::from(crate::model::DEFAULT_MODEL_DIR)),
             ort_lib: None,
+            redact: Some(crate::redact::Redactor::default()),
         }
     }
 }
@@ -104,7 +107,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let engine = Engine::new(segmenter, rubric, model);
 
     let mut parquet = ParquetOutputs::create(&opts.out)?;
-    let rejects = RejectsWriter::create(&opts.out.join(output::REJECTS))?;
+    let rejects = RejectsWriter::create(&opts.out.join(output::REJECTS), opts.redact.clone())?;
     let progress = progress_bar(opts.progress, &sources);
     let reader = InputReader::new(sources, opts.max_line_bytes);
 
@@ -121,9 +124,18 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         };
         let scored = (|| -> Result<(), RunError> {
             for batch in received {
-                let (scores, times) = pool.install(|| score_batch(&engine, &batch))?;
+                let (mut scores, times) = pool.install(|| score_batch(&engine, &batch))?;
                 stages += times;
                 let t = Instant::now();
+                if let Some(r) = &opts.redact {
+                    use rayon::prelude::*;
+                    counts.redacted += pool.install(|| {
+                        scores
+                            .par_iter_mut()
+                            .map(|s| crate::redact::redact_score(s, r))
+                            .sum::<u64>()
+                    });
+                }
                 parquet.write(&scores)?;
                 write_time += t.elapsed();
                 counts.scored += scores.len() as u64;

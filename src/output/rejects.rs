@@ -16,17 +16,22 @@ struct RejectRow<'a> {
     code: &'a str,
     field: Option<&'a str>,
     reason: String,
-    raw: &'a str,
+    raw: std::borrow::Cow<'a, str>,
 }
 
 pub struct RejectsWriter {
     out: BufWriter<AtomicFile>,
     count: u64,
+    /// Personal data in the raw excerpt is replaced too.
+    redactor: Option<crate::redact::Redactor>,
 }
 
 impl RejectsWriter {
-    pub fn create(path: &Path) -> Result<RejectsWriter, OutputError> {
-        Ok(RejectsWriter { out: BufWriter::new(AtomicFile::create(path)?), count: 0 })
+    pub fn create(
+        path: &Path,
+        redactor: Option<crate::redact::Redactor>,
+    ) -> Result<RejectsWriter, OutputError> {
+        Ok(RejectsWriter { out: BufWriter::new(AtomicFile::create(path)?), count: 0, redactor })
     }
 
     pub fn write(&mut self, r: &Reject) -> Result<(), OutputError> {
@@ -36,7 +41,10 @@ impl RejectsWriter {
             code: r.reason.code(),
             field: r.reason.field(),
             reason: r.reason.to_string(),
-            raw: &r.raw,
+            raw: match &self.redactor {
+                Some(red) => red.redact(&r.raw).text.into(),
+                None => r.raw.as_str().into(),
+            },
         };
         let path = self.out.get_ref().path().to_path_buf();
         serde_json::to_writer(&mut self.out, &row)

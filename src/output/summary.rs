@@ -20,6 +20,8 @@ pub struct Counts {
     pub failed: u64,
     pub turns: u64,
     pub flags: u64,
+    /// Pieces of personal data replaced in the written text (`[PHONE]`, `[EMAIL]`, ...).
+    pub redacted: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
