@@ -36,8 +36,28 @@ pub enum OutputError {
     Arrow { path: PathBuf, source: arrow_schema::ArrowError },
 }
 
-/// Creates the output directory if needed.
+/// Creates the output directory if needed, and removes temporary files a killed earlier run
+/// left behind (`.conversations.parquet.XXXXXX.tmp`, ...). One run per output directory at a
+/// time: a second concurrent run would lose its temporary files here.
 pub fn prepare_dir(dir: &Path) -> Result<(), OutputError> {
     std::fs::create_dir_all(dir)
-        .map_err(|source| OutputError::CreateDir { path: dir.to_path_buf(), source })
+        .map_err(|source| OutputError::CreateDir { path: dir.to_path_buf(), source })?;
+    remove_stale_temps(dir)
+}
+
+/// Removes `.NAME.*.tmp` files in `dir` (what [`AtomicFile`] creates), for any NAME.
+pub fn remove_stale_temps(dir: &Path) -> Result<(), OutputError> {
+    let io = |source| OutputError::Io { path: dir.to_path_buf(), source };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.')
+            && name.ends_with(".tmp")
+            && entry.file_type().map_err(io)?.is_file()
+        {
+            std::fs::remove_file(entry.path()).map_err(io)?;
+        }
+    }
+    Ok(())
 }
