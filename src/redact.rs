@@ -138,9 +138,9 @@ fn luhn(d: &[u32]) -> bool {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &x)| if i % 2 == 1 { if x * 2 > 9 { x * 2 - 9 } else { x * 2 } } else { x })
+        .map(|(i, &x)| if i % 2 != 0 { if x * 2 > 9 { x * 2 - 9 } else { x * 2 } } else { x })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// PRC resident ID: 17 digits, then a check character from ISO 7064 MOD 11-2; a plausible
@@ -290,6 +290,33 @@ impl Redactor {
     }
 }
 
+/// Redacts a scored conversation's text in place, for output: every turn's text, and each flag's
+/// evidence, matched phrase and span (mapped onto the redacted turn). Returns how many pieces
+/// were replaced.
+pub fn redact_score(score: &mut crate::score::ConversationScore, redactor: &Redactor) -> u64 {
+    let redacted: Vec<Redacted> = score.turns.iter().map(|t| redactor.redact(&t.text)).collect();
+    let mut count = 0;
+    for f in &mut score.flags {
+        let Some(red) = f.turn_index.and_then(|t| redacted.get(t as usize)) else { continue };
+        if red.redactions.is_empty() {
+            continue;
+        }
+        f.evidence = red.text.clone();
+        if let Some((s, e)) = f.span {
+            let (s, e) = red.map_span(s as usize, e as usize);
+            f.span = Some((s as u32, e as u32));
+            f.matched = Some(red.text[s..e].to_string());
+        }
+    }
+    for (turn, red) in score.turns.iter_mut().zip(redacted) {
+        count += red.redactions.len() as u64;
+        if !red.redactions.is_empty() {
+            turn.text = red.text;
+        }
+    }
+    count
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,29 +391,3 @@ mod tests {
     }
 }
 
-/// Redacts a scored conversation's text in place, for output: every turn's text, and each flag's
-/// evidence, matched phrase and span (mapped onto the redacted turn). Returns how many pieces
-/// were replaced.
-pub fn redact_score(score: &mut crate::score::ConversationScore, redactor: &Redactor) -> u64 {
-    let redacted: Vec<Redacted> = score.turns.iter().map(|t| redactor.redact(&t.text)).collect();
-    let mut count = 0;
-    for f in &mut score.flags {
-        let Some(red) = f.turn_index.and_then(|t| redacted.get(t as usize)) else { continue };
-        if red.redactions.is_empty() {
-            continue;
-        }
-        f.evidence = red.text.clone();
-        if let Some((s, e)) = f.span {
-            let (s, e) = red.map_span(s as usize, e as usize);
-            f.span = Some((s as u32, e as u32));
-            f.matched = Some(red.text[s..e].to_string());
-        }
-    }
-    for (turn, red) in score.turns.iter_mut().zip(redacted) {
-        count += red.redactions.len() as u64;
-        if !red.redactions.is_empty() {
-            turn.text = red.text;
-        }
-    }
-    count
-}

@@ -39,7 +39,7 @@ fn by_customer(convs: &[ConvRecord]) -> BTreeMap<&str, Vec<usize>> {
 pub fn first_contact_resolution(convs: &[ConvRecord], window_days: u32) -> Fcr {
     let window = Duration::days(i64::from(window_days));
     let mut fcr = Fcr {
-        resolved_first: convs.iter().map(|c| c.resolved.map(|r| r).filter(|r| !*r)).collect(),
+        resolved_first: convs.iter().map(|c| c.resolved.filter(|r| !*r)).collect(),
         is_repeat: vec![false; convs.len()],
     };
     for list in by_customer(convs).values() {

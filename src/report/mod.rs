@@ -182,7 +182,7 @@ pub struct Overview {
     pub first_day: Option<NaiveDate>,
     pub last_day: Option<NaiveDate>,
     pub qa_mean: Option<f64>,
-    /// Conversations per qa_score decile: [0,10), [10,20), … [90,100].
+    /// Conversations per qa_score decile: `[0, 10)`, `[10, 20)`, … `[90, 100]`.
     pub score_histogram: [usize; 10],
     pub dimension_means: [Option<f64>; 5],
     /// Share of conversations with a first response within the target (of those with one).

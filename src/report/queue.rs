@@ -93,7 +93,10 @@ fn candidate(input: &ReportInput, conv: usize, flags: &[&FlagRecord]) -> Candida
     if c.sla_breaches > 0 {
         add(
             (5.0 * c.sla_breaches as f64).min(20.0),
-            format!("{} replies over the time limit", c.sla_breaches),
+            match c.sla_breaches {
+                1 => "1 reply over the time limit".to_string(),
+                n => format!("{n} replies over the time limit"),
+            },
         );
     }
     if !reasons.is_empty() {

@@ -141,10 +141,11 @@ fn write_queue_csv(path: &Path, queue: &[QueueEntry]) -> Result<(), OutputError>
     file.commit()
 }
 
-fn dist_columns(prefix: &str, nullable: bool) -> Vec<Field> {
+/// `{prefix}_n` and mean / quartiles, null when nothing was scored.
+fn dist_columns(prefix: &str) -> Vec<Field> {
     let mut f = vec![i32_col(&format!("{prefix}_n"), false)];
     for s in ["mean", "p25", "p50", "p75"] {
-        f.push(f64_col(&format!("{prefix}_{s}"), nullable || s != "mean" || true));
+        f.push(f64_col(&format!("{prefix}_{s}"), true));
     }
     f
 }
@@ -178,10 +179,10 @@ pub fn agents_batch(rows: &[AgentPeriod]) -> Result<RecordBatch, ArrowError> {
         ints(rows.iter().map(|r| count(r.passed))),
         floats(rows.iter().map(|r| Some((r.pass_rate() * 1000.0).round() / 1000.0))),
     ];
-    fields.extend(dist_columns("qa", false));
+    fields.extend(dist_columns("qa"));
     columns.extend(dist_arrays(rows, |r| r.qa));
     for d in Dimension::ALL {
-        fields.extend(dist_columns(d.as_str(), true));
+        fields.extend(dist_columns(d.as_str()));
         columns.extend(dist_arrays(rows, |r| r.dimensions[d as usize]));
     }
     fields.extend([

@@ -23,7 +23,18 @@ struct RubricFile {
     #[serde(default)]
     negation: NegationFile,
     #[serde(default)]
+    sentiment: SentimentFile,
+    #[serde(default)]
     rule: Vec<RuleFile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SentimentFile {
+    #[serde(default)]
+    closing_signals: Vec<String>,
+    #[serde(default)]
+    unless_signals: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -160,6 +171,11 @@ pub(super) fn parse(
     }
     let rules = rules(&file.rule, source)?;
     let timing = timing(&file.timing, &rules, &field_err)?;
+    let s = &file.sentiment;
+    let closing_signals =
+        signal_rules(&s.closing_signals, &rules, "sentiment.closing_signals", &field_err)?;
+    let closing_unless =
+        signal_rules(&s.unless_signals, &rules, "sentiment.unless_signals", &field_err)?;
     let negators: Vec<&str> =
         file.negation.zh.iter().chain(&file.negation.en).map(String::as_str).collect();
     let matcher = Matcher::build(&rules, &negators, file.negation.window, segmenter).map_err(
@@ -178,9 +194,28 @@ pub(super) fn parse(
         pass_threshold: file.pass_threshold,
         weights,
         timing,
+        closing_signals,
+        closing_unless,
         rules,
         matcher,
     })
+}
+
+/// Indexes of the named signal rules; an error names the field and the id that is not one.
+fn signal_rules(
+    ids: &[String],
+    rules: &[Rule],
+    field: &str,
+    field_err: &dyn Fn(&str, String) -> RubricError,
+) -> Result<Vec<usize>, RubricError> {
+    ids.iter()
+        .map(|id| {
+            rules
+                .iter()
+                .position(|r| &r.id == id && r.kind == RuleKind::Signal)
+                .ok_or_else(|| field_err(field, format!("{id:?} is not the id of a signal rule")))
+        })
+        .collect()
 }
 
 fn timing(
@@ -220,18 +255,12 @@ fn timing(
         }
     }
     let first_response_weight = positive("timing.first_response_weight", t.first_response_weight)?;
-    let unanswered_exempt = t
-        .unanswered_exempt_signals
-        .iter()
-        .map(|id| {
-            rules.iter().position(|r| &r.id == id && r.kind == RuleKind::Signal).ok_or_else(|| {
-                field_err(
-                    "timing.unanswered_exempt_signals",
-                    format!("{id:?} is not the id of a signal rule"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let unanswered_exempt = signal_rules(
+        &t.unanswered_exempt_signals,
+        rules,
+        "timing.unanswered_exempt_signals",
+        field_err,
+    )?;
     Ok(TimingConfig { limits, first_response_weight, unanswered_exempt })
 }
 

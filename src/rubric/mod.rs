@@ -182,6 +182,11 @@ pub struct Rubric {
     /// qa_score weights per dimension, indexed by `Dimension as usize`.
     pub weights: [f64; 5],
     pub timing: TimingConfig,
+    /// Signal rules (indexes) that mark a customer turn as a closing reply ("no, that's all,
+    /// thanks"): its sentiment counts as at least neutral in the conversation's sentiment.
+    pub closing_signals: Vec<usize>,
+    /// ... unless the same turn fires one of these (a complaint in a closing reply stays).
+    pub closing_unless: Vec<usize>,
     pub rules: Vec<Rule>,
     pub matcher: Matcher,
 }

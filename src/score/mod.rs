@@ -149,7 +149,10 @@ pub fn score(
     let compliance_score = rule_score(Dimension::Compliance);
     let responsiveness_score = responsiveness(conv, rubric, &timing, &mut flags);
     let model = match model {
-        Some((outputs, thresholds)) => model::model_scores(conv, outputs, thresholds, &mut flags),
+        Some((outputs, thresholds)) => {
+            let closing = closing_turns(conv, rubric, outcomes);
+            model::model_scores(conv, outputs, thresholds, &closing, &mut flags)
+        }
         None => ModelScores::default(),
     };
     let mut signals = Vec::new();
@@ -248,6 +251,22 @@ fn ends_with_closing_thanks(
         .unanswered_exempt
         .iter()
         .any(|&r| outcomes[r].hits.iter().any(|h| h.turn as usize == last))
+}
+
+/// Per turn: did it fire one of the rubric's closing signals?
+fn closing_turns(conv: &Conversation, rubric: &Rubric, outcomes: &[RuleOutcome]) -> Vec<bool> {
+    let mut closing = vec![false; conv.turns.len()];
+    for &r in &rubric.closing_signals {
+        for h in &outcomes[r].hits {
+            closing[h.turn as usize] = true;
+        }
+    }
+    for &r in &rubric.closing_unless {
+        for h in &outcomes[r].hits {
+            closing[h.turn as usize] = false;
+        }
+    }
+    closing
 }
 
 pub(crate) fn round3(x: f64) -> f64 {

@@ -11,6 +11,9 @@
 //! - `politeness_score` = `100 × (mean + worst) / 2` of each agent turn's `min(1, 2 × P(polite))`:
 //!   a turn at 0.5 or above is full marks, so one rude turn costs even in a long polite
 //!   conversation. Null without agent turns.
+//! - A customer turn that fired one of the rubric's `closing_signals` ("no, that's all, thanks",
+//!   「没有了，谢谢」) is a closing reply: its sentiment counts as at least 0 here (the
+//!   review-trained model reads the "no" as negative). `turns.parquet` keeps the model's reading.
 //! - Flags (thresholds from the model's manifest; severity minor until the model is calibrated): `impolite_turn` per agent turn below
 //!   `impolite_below`; `customer_ends_negative` when the last customer turn is below
 //!   `negative_below`; `sentiment_dropped` when sentiment fell by `sentiment_drop` or more.
@@ -36,6 +39,7 @@ pub fn model_scores(
     conv: &Conversation,
     outputs: &[Option<TurnModelOutput>],
     thresholds: &Thresholds,
+    closing: &[bool],
     flags: &mut Vec<Flag>,
 ) -> ModelScores {
     let by = |speaker: Speaker| {
@@ -49,7 +53,9 @@ pub fn model_scores(
     let mut s = ModelScores::default();
 
     let customer: Vec<(usize, f64)> =
-        by(Speaker::Customer).map(|(i, o)| (i, o.sentiment())).collect();
+        by(Speaker::Customer)
+            .map(|(i, o)| (i, if closing[i] { o.sentiment().max(0.0) } else { o.sentiment() }))
+            .collect();
     if let (Some(&(_, start)), Some(&(last, end))) = (customer.first(), customer.last()) {
         let delta = end - start;
         s.sentiment_start = Some(round3(start));
@@ -152,10 +158,10 @@ mod tests {
         let c = conv(&[Customer, Agent, Customer]);
         let mut flags = vec![];
         // neutral start, neutral end: nothing to blame the agent for
-        let s = model_scores(&c, &[out(0.5, 0.5), out(0.5, 0.9), out(0.5, 0.5)], &T, &mut flags);
+        let s = model_scores(&c, &[out(0.5, 0.5), out(0.5, 0.9), out(0.5, 0.5)], &T, &[false; 5], &mut flags);
         assert_eq!(s.sentiment_score, Some(100.0));
         // angry (−0.9) to still a bit negative (−0.4): end part 60, turnaround part 50 × 1.5 = 75
-        let s = model_scores(&c, &[out(0.05, 0.5), out(0.5, 0.9), out(0.3, 0.5)], &T, &mut flags);
+        let s = model_scores(&c, &[out(0.05, 0.5), out(0.5, 0.9), out(0.3, 0.5)], &T, &[false; 5], &mut flags);
         assert_eq!((s.sentiment_start, s.sentiment_end), (Some(-0.9), Some(-0.4)));
         assert_eq!(s.sentiment_score, Some(75.0));
         assert!(flags.is_empty(), "{flags:?}");
@@ -166,7 +172,7 @@ mod tests {
         let c = conv(&[Customer, Agent, Customer, System]);
         let mut flags = vec![];
         let s =
-            model_scores(&c, &[out(0.9, 0.5), out(0.5, 0.9), out(0.1, 0.5), None], &T, &mut flags);
+            model_scores(&c, &[out(0.9, 0.5), out(0.5, 0.9), out(0.1, 0.5), None], &T, &[false; 5], &mut flags);
         assert_eq!(s.sentiment_delta, Some(-1.6));
         assert_eq!(s.sentiment_score, Some(20.0));
         let kinds: Vec<_> = flags.iter().map(|f| (f.kind, f.turn_index)).collect();
@@ -178,16 +184,32 @@ mod tests {
     }
 
     #[test]
+    fn a_closing_reply_the_model_reads_negative_counts_as_neutral() {
+        // "nope, that's all" read at −0.8 by the model, after a calm start
+        let c = conv(&[Customer, Agent, Customer]);
+        let outputs = [out(0.6, 0.5), out(0.5, 0.9), out(0.1, 0.5)];
+        let mut flags = vec![];
+        let s = model_scores(&c, &outputs, &T, &[false, false, true], &mut flags);
+        assert_eq!(s.sentiment_end, Some(0.0));
+        assert_eq!(s.sentiment_score, Some(100.0));
+        assert!(flags.is_empty(), "{flags:?}");
+        // the same turn without the closing signal is what the model says
+        let s = model_scores(&c, &outputs, &T, &[false; 3], &mut flags);
+        assert_eq!(s.sentiment_end, Some(-0.8));
+        assert_eq!(flags[0].kind, FlagKind::CustomerEndsNegative);
+    }
+
+    #[test]
     fn one_rude_turn_costs_even_among_polite_ones_and_neutral_turns_cost_nothing() {
         let c = conv(&[Customer, Agent, Agent, Agent, Agent]);
         let mut flags = vec![];
         let all_fine = [out(0.5, 0.5), out(0.5, 0.95), out(0.5, 0.5), out(0.5, 0.6), out(0.5, 0.8)];
-        let s = model_scores(&c, &all_fine, &T, &mut flags);
+        let s = model_scores(&c, &all_fine, &T, &[false; 5], &mut flags);
         assert_eq!(s.politeness_score, Some(100.0));
         assert!(flags.is_empty());
         let one_rude =
             [out(0.5, 0.5), out(0.5, 0.95), out(0.5, 0.05), out(0.5, 0.6), out(0.5, 0.8)];
-        let s = model_scores(&c, &one_rude, &T, &mut flags);
+        let s = model_scores(&c, &one_rude, &T, &[false; 5], &mut flags);
         // marks 1, 0.1, 1, 1 → mean 0.775, worst 0.1 → 43.75
         assert_eq!(s.politeness_score, Some(43.8));
         assert_eq!(s.politeness_min, Some(0.05));
