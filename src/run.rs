@@ -180,6 +180,10 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             rules: rubric.rules.len(),
             phrases: rubric.matcher.pattern_count(),
             pass_threshold: rubric.pass_threshold,
+            limits: crate::conversation::Channel::ALL
+                .iter()
+                .map(|&c| (c.as_str().to_string(), rubric.timing.limits(c)))
+                .collect(),
         },
         models: engine
             .model

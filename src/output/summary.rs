@@ -49,6 +49,8 @@ pub struct RubricInfo {
     pub phrases: usize,
     /// qa_score needed to pass (the reports read it back).
     pub pass_threshold: f64,
+    /// Reply-time limits per channel (the reports measure each conversation against its own).
+    pub limits: std::collections::BTreeMap<String, crate::rubric::Limits>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -65,13 +65,11 @@ fn days(input: &ReportInput, opts: &ReportOptions) -> (Vec<NaiveDate>, Option<Na
 fn row(
     input: &ReportInput,
     fcr: &Fcr,
-    opts: &ReportOptions,
     members: &[usize],
     flag_counts: &HashMap<usize, Vec<&str>>,
 ) -> AgentPeriod {
     let convs = &input.conversations;
     let it = || members.iter().map(|&i| &convs[i]);
-    let t = opts.targets;
     let mut rules: BTreeMap<&str, usize> = BTreeMap::new();
     for i in members {
         for r in flag_counts.get(i).into_iter().flatten() {
@@ -91,11 +89,11 @@ fn row(
         dimensions: std::array::from_fn(|d| dist(it().filter_map(|c| c.subscores[d]))),
         first_response_mean_secs: mean(it().filter_map(|c| c.first_response_secs)).map(round1),
         first_response_within: share(
-            it().filter_map(|c| c.first_response_secs).map(|s| s <= t.first_response_secs),
+            it().filter_map(|c| c.first_response_secs.map(|s| s <= c.first_response_limit_secs)),
         ),
         mean_reply_mean_secs: mean(it().filter_map(|c| c.mean_agent_reply_secs)).map(round1),
         mean_reply_within: share(
-            it().filter_map(|c| c.mean_agent_reply_secs).map(|s| s < t.mean_reply_secs),
+            it().filter_map(|c| c.mean_agent_reply_secs.map(|s| s < c.reply_limit_secs)),
         ),
         fcr: rate(members.iter().map(|&i| fcr.resolved_first[i])).map(round3),
         csat_mean: mean(it().filter_map(|c| c.csat.map(f64::from)))
@@ -134,7 +132,7 @@ pub fn agent_periods(input: &ReportInput, fcr: &Fcr, opts: &ReportOptions) -> Ve
     }
     let mut rows: BTreeMap<(PeriodKind, NaiveDate, Option<&str>), AgentPeriod> = BTreeMap::new();
     for (key, members) in &groups {
-        let mut r = row(input, fcr, opts, members, &failing);
+        let mut r = row(input, fcr, members, &failing);
         r.scope = if key.2.is_some() { "agent" } else { "team" };
         r.agent_id = key.2.map(str::to_string);
         r.period = key.0;
@@ -275,10 +273,12 @@ pub fn overview(input: &ReportInput, fcr: &Fcr, opts: &ReportOptions) -> Overvie
             mean(convs.iter().filter_map(|c| c.subscores[d])).map(round1)
         }),
         first_response_within: share(
-            convs.iter().filter_map(|c| c.first_response_secs).map(|s| s <= t.first_response_secs),
+            convs
+                .iter()
+                .filter_map(|c| c.first_response_secs.map(|s| s <= c.first_response_limit_secs)),
         ),
         mean_reply_within: share(
-            convs.iter().filter_map(|c| c.mean_agent_reply_secs).map(|s| s < t.mean_reply_secs),
+            convs.iter().filter_map(|c| c.mean_agent_reply_secs.map(|s| s < c.reply_limit_secs)),
         ),
         fcr: rate(fcr.resolved_first.iter().copied()).map(round3),
         csat_mean: mean(pairs.iter().map(|p| p.1)).map(|v| (v * 100.0).round() / 100.0),

@@ -30,15 +30,20 @@ pub enum LoadError {
 
 /// Reads the report input from a `convqa score` output folder.
 pub fn load(dir: &Path) -> Result<ReportInput, LoadError> {
-    let (pass_threshold, model_thresholds) = summary(&dir.join(SUMMARY))?;
-    let conversations = conversations(&dir.join(CONVERSATIONS))?;
+    let (pass_threshold, model_thresholds, limits) = summary(&dir.join(SUMMARY))?;
+    let conversations = conversations(&dir.join(CONVERSATIONS), &limits)?;
     let index: std::collections::HashMap<&str, usize> =
         conversations.iter().enumerate().map(|(i, c)| (c.conversation_id.as_str(), i)).collect();
     let flags = flags(&dir.join(FLAGS), &index)?;
     Ok(ReportInput { conversations, flags, model_thresholds, pass_threshold })
 }
 
-fn summary(path: &Path) -> Result<(f64, Option<crate::model::Thresholds>), LoadError> {
+/// Per channel: (first response limit, reply limit) in seconds.
+type ChannelLimits = std::collections::HashMap<String, (f64, f64)>;
+
+fn summary(
+    path: &Path,
+) -> Result<(f64, Option<crate::model::Thresholds>, ChannelLimits), LoadError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
     let err = |message: String| LoadError::Summary { path: path.to_path_buf(), message };
@@ -54,7 +59,17 @@ fn summary(path: &Path) -> Result<(f64, Option<crate::model::Thresholds>), LoadE
         ),
         None => None,
     };
-    Ok((pass, thresholds))
+    let mut limits = ChannelLimits::new();
+    if let Some(map) = v["rubric"]["limits"].as_object() {
+        for (channel, l) in map {
+            let secs = |k: &str| {
+                l[k].as_f64()
+                    .ok_or_else(|| err(format!("rubric.limits.{channel}.{k}: not a number")))
+            };
+            limits.insert(channel.clone(), (secs("first_response_secs")?, secs("reply_secs")?));
+        }
+    }
+    Ok((pass, thresholds, limits))
 }
 
 /// Record batches of a Parquet file, all columns.
@@ -157,7 +172,9 @@ impl<'a> Columns<'a> {
     }
 }
 
-fn conversations(path: &Path) -> Result<Vec<ConvRecord>, LoadError> {
+fn conversations(path: &Path, limits: &ChannelLimits) -> Result<Vec<ConvRecord>, LoadError> {
+    let default = super::Targets::default();
+    let default = (default.first_response_secs, default.mean_reply_secs);
     let mut out = Vec::new();
     for batch in batches(path)? {
         let c = Columns { path, batch: &batch };
@@ -187,7 +204,10 @@ fn conversations(path: &Path) -> Result<Vec<ConvRecord>, LoadError> {
         for (i, ((((id, agent_id), channel), customer_id), language)) in
             ids.into_iter().zip(agents).zip(channels).zip(customers).zip(languages).enumerate()
         {
+            let (first_limit, reply_limit) = limits.get(&channel).copied().unwrap_or(default);
             out.push(ConvRecord {
+                first_response_limit_secs: first_limit,
+                reply_limit_secs: reply_limit,
                 conversation_id: id,
                 agent_id,
                 channel,

@@ -33,7 +33,7 @@ pub const FOLLOW_UPS: &str = "follow_ups.parquet";
 pub const REPORT_HTML: &str = "report.html";
 
 /// Everything configurable about the reports (CLI options of `convqa report`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReportOptions {
     pub queue: QueueOptions,
     /// Time zone for periods (day / week / month boundaries).
@@ -58,7 +58,7 @@ impl Default for ReportOptions {
 }
 
 /// How the review queue is filled.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QueueOptions {
     /// At most this many conversations chosen by priority.
     pub top_n: usize,
@@ -77,7 +77,8 @@ impl Default for QueueOptions {
     }
 }
 
-/// The service targets the report measures against.
+/// The service targets the report measures against. Reply times are judged per conversation
+/// against the rubric's limits for its channel; these two are the headline (chat) figures.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Targets {
     pub first_response_secs: f64,
@@ -97,7 +98,7 @@ impl Default for Targets {
 /// The skill-gap test: an agent with at least `min_conversations` scored in a dimension in a
 /// period has a gap there when their mean is below the team's lower quartile of agent means
 /// *and* at least `min_points` below the team median.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GapOptions {
     pub min_conversations: usize,
     pub min_points: f64,
@@ -122,6 +123,10 @@ pub struct ConvRecord {
     pub language: String,
     pub first_response_secs: Option<f64>,
     pub mean_agent_reply_secs: Option<f64>,
+    /// The rubric's limits for this conversation's channel (e-mail is judged in hours, chat in
+    /// minutes): "within target" compares against these.
+    pub first_response_limit_secs: f64,
+    pub reply_limit_secs: f64,
     pub sla_breaches: u32,
     /// Subscores indexed by `Dimension as usize`.
     pub subscores: [Option<f64>; 5],
@@ -172,6 +177,8 @@ pub struct Report {
     pub skill_gaps: Vec<SkillGap>,
     pub team_gaps: Vec<TeamGap>,
     pub follow_ups: Vec<FollowUp>,
+    /// The options it was built with (the HTML footnote quotes them).
+    pub options: ReportOptions,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -327,6 +334,7 @@ pub fn build(input: &ReportInput, opts: &ReportOptions) -> Report {
         skill_gaps,
         team_gaps,
         follow_ups: contacts::follow_ups(input, &fcr),
+        options: opts.clone(),
     }
 }
 
@@ -359,6 +367,8 @@ pub(crate) mod test_support {
             language: "en".into(),
             first_response_secs: None,
             mean_agent_reply_secs: None,
+            first_response_limit_secs: 300.0,
+            reply_limit_secs: 180.0,
             sla_breaches: 0,
             subscores: [None; 5],
             sentiment_end: None,

@@ -148,7 +148,7 @@ pub struct Rule {
 }
 
 /// Reply-time limits in seconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Limits {
     pub first_response_secs: f64,
     pub reply_secs: f64,

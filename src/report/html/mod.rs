@@ -71,7 +71,7 @@ pub fn render(report: &Report, input: &ReportInput) -> String {
     });
     section(&mut out, "follow-ups", "Customers to follow up", |out| queue::follow_ups(out, report));
     w!(out, "</main>\n");
-    overview::how_to_read(&mut out, input);
+    overview::how_to_read(&mut out, input, &report.options);
     w!(out, "<script>\n{SCRIPT}</script>\n</body>\n</html>\n");
     out
 }

@@ -2,7 +2,7 @@
 //! distribution, the team's dimension means; and the "how to read this" footnote.
 
 use super::{Esc, NA, chart, duration, percent, score, signed, team_all, team_weeks};
-use crate::report::{GapOptions, Overview, PeriodKind, Report, ReportInput};
+use crate::report::{Overview, PeriodKind, Report, ReportInput, ReportOptions};
 use crate::rubric::Dimension;
 
 /// `2026-11-02 – 2026-11-15` (or one day), None without conversations.
@@ -286,8 +286,8 @@ pub fn dimensions(out: &mut String, report: &Report) {
 
 /// The footnote: how the queue is ranked and how a skill gap is found (as documented in
 /// `report/queue.rs` and `report/mod.rs`).
-pub fn how_to_read(out: &mut String, input: &ReportInput) {
-    let gaps = GapOptions::default();
+pub fn how_to_read(out: &mut String, input: &ReportInput, options: &ReportOptions) {
+    let gaps = options.gaps;
     w!(
         out,
         "<footer id=\"how-to-read\">\n<h2>How to read this</h2>\n\
@@ -319,7 +319,7 @@ pub fn how_to_read(out: &mut String, input: &ReportInput) {
         out,
         "</tbody></table>\n\
          <p><strong>Skill gaps.</strong> An agent has a gap in a dimension for a period when they \
-         have at least {} conversations scored in it (the default; <code>--gap-min-conversations</code>) \
+         have at least {} conversations scored in it (<code>--gap-min-conversations</code>) \
          and their mean is <em>below the team's lower quartile</em> of agent means <em>and</em> at \
          least {:.0} points under the team median. Only periods with at least 4 such agents are \
          judged. A team gap is a dimension where more than half of the counted agents are below \
@@ -328,12 +328,14 @@ pub fn how_to_read(out: &mut String, input: &ReportInput) {
          conversation passes at qa_score ≥ {:.0} without a critical flag. <em>n/a</em> means not \
          scored: nothing to judge (e.g. empathy when the customer never showed distress) or, for \
          sentiment and politeness, a run without the model. Periods are calendar days, ISO weeks \
-         (Monday first) and months in the report's time zone; times in the queue are UTC.</p>\n\
+         (Monday first) and months in {}; times in the queue are UTC.</p>\n\
          <p><strong>First-contact resolution</strong> counts a conversation as not resolved when \
-         the input says <code>resolved: false</code> or the same customer came back within the \
-         repeat window about the same thing.</p>\n</footer>\n",
+         the input says <code>resolved: false</code> or the same customer came back within {} \
+         days about the same thing (a shared tag, or no tags).</p>\n</footer>\n",
         gaps.min_conversations,
         gaps.min_points,
-        input.pass_threshold
+        input.pass_threshold,
+        options.tz.name(),
+        options.repeat_window_days
     );
 }
