@@ -390,4 +390,3 @@ mod tests {
         assert_eq!(red.redactions.len(), 1);
     }
 }
-

@@ -52,10 +52,9 @@ pub fn model_scores(
     };
     let mut s = ModelScores::default();
 
-    let customer: Vec<(usize, f64)> =
-        by(Speaker::Customer)
-            .map(|(i, o)| (i, if closing[i] { o.sentiment().max(0.0) } else { o.sentiment() }))
-            .collect();
+    let customer: Vec<(usize, f64)> = by(Speaker::Customer)
+        .map(|(i, o)| (i, if closing[i] { o.sentiment().max(0.0) } else { o.sentiment() }))
+        .collect();
     if let (Some(&(_, start)), Some(&(last, end))) = (customer.first(), customer.last()) {
         let delta = end - start;
         s.sentiment_start = Some(round3(start));
@@ -158,10 +157,22 @@ mod tests {
         let c = conv(&[Customer, Agent, Customer]);
         let mut flags = vec![];
         // neutral start, neutral end: nothing to blame the agent for
-        let s = model_scores(&c, &[out(0.5, 0.5), out(0.5, 0.9), out(0.5, 0.5)], &T, &[false; 5], &mut flags);
+        let s = model_scores(
+            &c,
+            &[out(0.5, 0.5), out(0.5, 0.9), out(0.5, 0.5)],
+            &T,
+            &[false; 5],
+            &mut flags,
+        );
         assert_eq!(s.sentiment_score, Some(100.0));
         // angry (−0.9) to still a bit negative (−0.4): end part 60, turnaround part 50 × 1.5 = 75
-        let s = model_scores(&c, &[out(0.05, 0.5), out(0.5, 0.9), out(0.3, 0.5)], &T, &[false; 5], &mut flags);
+        let s = model_scores(
+            &c,
+            &[out(0.05, 0.5), out(0.5, 0.9), out(0.3, 0.5)],
+            &T,
+            &[false; 5],
+            &mut flags,
+        );
         assert_eq!((s.sentiment_start, s.sentiment_end), (Some(-0.9), Some(-0.4)));
         assert_eq!(s.sentiment_score, Some(75.0));
         assert!(flags.is_empty(), "{flags:?}");
@@ -171,8 +182,13 @@ mod tests {
     fn a_customer_who_ends_negative_is_flagged_on_their_last_turn() {
         let c = conv(&[Customer, Agent, Customer, System]);
         let mut flags = vec![];
-        let s =
-            model_scores(&c, &[out(0.9, 0.5), out(0.5, 0.9), out(0.1, 0.5), None], &T, &[false; 5], &mut flags);
+        let s = model_scores(
+            &c,
+            &[out(0.9, 0.5), out(0.5, 0.9), out(0.1, 0.5), None],
+            &T,
+            &[false; 5],
+            &mut flags,
+        );
         assert_eq!(s.sentiment_delta, Some(-1.6));
         assert_eq!(s.sentiment_score, Some(20.0));
         let kinds: Vec<_> = flags.iter().map(|f| (f.kind, f.turn_index)).collect();
