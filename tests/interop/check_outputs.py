@@ -38,6 +38,31 @@ def main(out: Path) -> int:
             left join '{out / "flags.parquet"}' f using (conversation_id)
             group by all order by c.qa_score, flags desc limit 3"""
     ).fetchall()
+    # The report tables, when the run wrote them (--report): every reader opens them, the CSV and
+    # the Parquet queue agree, and a planner's question is one query away.
+    if (out / "review_queue.parquet").exists():
+        for table in ["review_queue", "agents", "skill_gaps", "follow_ups"]:
+            path = out / f"{table}.parquet"
+            n = {pq.read_table(path).num_rows, len(pd.read_parquet(path)),
+                 duckdb.sql(f"select count(*) from '{path}'").fetchall()[0][0]}
+            if len(n) != 1:
+                failures.append(f"{table}: readers disagree on the row count {n}")
+        csv_ids = pd.read_csv(out / "review_queue.csv")["conversation_id"].tolist()
+        pq_ids = pq.read_table(out / "review_queue.parquet").column("conversation_id").to_pylist()
+        if csv_ids != pq_ids:
+            failures.append("review_queue.csv and review_queue.parquet list different conversations")
+        evidence = duckdb.sql(
+            f"""select q.conversation_id, e.turn_index, e.speaker
+                from '{out / "review_queue.parquet"}' q, unnest(q.evidence) as t(e)
+                where q.rank = 1 limit 1"""
+        ).fetchall()
+        if not evidence:
+            failures.append("DuckDB cannot unnest the evidence of the first queue entry")
+        gaps = duckdb.sql(
+            f"""select agent_id, dimension, mean from '{out / "skill_gaps.parquet"}'
+                where scope = 'agent' and period = 'all' order by mean limit 3"""
+        ).fetchall()
+        print(f"interop check: report tables read; first evidence {evidence}; biggest gaps {gaps}")
     if failures:
         print("interop check FAILED:\n  " + "\n  ".join(failures))
         return 1
