@@ -56,6 +56,10 @@ enum Command {
         /// email, phone, card, id_number, ip. Scoring always sees the original text.
         #[arg(long, default_value = "all", value_parser = parse_redact)]
         redact: RedactArg,
+        /// The nightly layout: Hive-style date partitions (conversations/date=YYYY-MM-DD/...);
+        /// unchanged conversations are skipped, changed ones (same id, new content) replaced.
+        #[arg(long)]
+        incremental: bool,
         /// Also write the reports (review queue, agents, skill gaps, follow-ups, report.html).
         #[arg(long)]
         report: bool,
@@ -69,6 +73,36 @@ enum Command {
         dir: PathBuf,
         #[command(flatten)]
         report_args: ReportArgs,
+    },
+    /// Write a synthetic corpus (input JSONL) with agents of known skill profiles, for benches
+    /// and for checking reports against the truth. Deterministic: same options, same bytes.
+    Generate {
+        /// How many conversations.
+        #[arg(long)]
+        conversations: u64,
+        /// Seed of the random stream.
+        #[arg(long)]
+        seed: u64,
+        /// Output JSONL file (- for stdout); parent directories are created.
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Also write the ground truth (agents, profiles, expected weaknesses) as JSON.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// First day (conversations are spread evenly over --days days from it).
+        #[arg(long, default_value = convqa::generate::DEFAULT_START_DATE)]
+        start_date: chrono::NaiveDate,
+        /// Number of days.
+        #[arg(long, default_value_t = convqa::generate::DEFAULT_DAYS,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        days: u32,
+        /// The team as profile[:count] items [default: good:5,average:2,slow,cold,rude,scriptless,improver].
+        /// Profiles: good, average, slow, cold, rude, scriptless, improver.
+        #[arg(long, value_delimiter = ',')]
+        agents: Vec<convqa::generate::AgentSpec>,
+        /// No closing summary line.
+        #[arg(long, short)]
+        quiet: bool,
     },
 }
 
@@ -189,6 +223,7 @@ fn main() -> ExitCode {
             no_models,
             ort_lib,
             redact,
+            incremental,
             report: with_report,
             report_args,
         } => {
@@ -203,6 +238,7 @@ fn main() -> ExitCode {
                 model: (!no_models).then_some(model),
                 ort_lib,
                 redact: redact.0,
+                incremental,
             };
             match run(&opts) {
                 Ok(summary) => {
@@ -243,5 +279,34 @@ fn main() -> ExitCode {
             }
         }
         Command::Report { dir, report_args } => report(&dir, &report_args, false),
+        Command::Generate { conversations, seed, out, truth, start_date, days, agents, quiet } => {
+            use convqa::generate::{GenerateError, GenerateOptions, generate_files};
+            let opts = GenerateOptions { conversations, seed, start_date, days, team: agents };
+            match generate_files(&opts, &out, truth.as_deref()) {
+                Ok(stats) => {
+                    if !quiet {
+                        eprintln!(
+                            "convqa: generated {} synthetic conversations ({} turns, {:.1} MB){} -> {}",
+                            stats.conversations,
+                            stats.turns,
+                            stats.bytes as f64 / 1e6,
+                            truth
+                                .as_ref()
+                                .map(|t| format!(", truth in {}", t.display()))
+                                .unwrap_or_default(),
+                            out.display()
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("convqa: error: {e}");
+                    ExitCode::from(match e {
+                        GenerateError::NoDays | GenerateError::NoAgents => 2,
+                        GenerateError::Write(_) | GenerateError::Output(_) => exit::OUTPUT,
+                    })
+                }
+            }
+        }
     }
 }
