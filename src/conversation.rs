@@ -103,3 +103,35 @@ pub struct Conversation {
     pub turns: Vec<Turn>,
     pub origin: Origin,
 }
+
+impl Conversation {
+    /// SHA-256 (hex) of everything the conversation says — ids, channel, customer, start, declared
+    /// language, resolved, csat, tags and every turn's speaker, timestamp and text — but not where
+    /// it was read from. The same conversation re-exported with other whitespace or key order has
+    /// the same hash; an edited one a new hash (incremental runs replace it).
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut field = |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        field(&self.conversation_id);
+        field(&self.agent_id);
+        field(self.channel.as_str());
+        field(self.customer_id.as_deref().unwrap_or("\u{0}none"));
+        field(&self.started_at.map(|t| t.to_rfc3339()).unwrap_or_default());
+        field(self.declared_language.as_deref().unwrap_or("\u{0}none"));
+        field(&format!("{:?}/{:?}", self.resolved, self.csat));
+        field(&self.tags.len().to_string());
+        for t in &self.tags {
+            field(t);
+        }
+        for t in &self.turns {
+            field(t.speaker.as_str());
+            field(&t.ts.to_rfc3339());
+            field(&t.text);
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}

@@ -24,6 +24,7 @@ use crate::output::{
 };
 use crate::pipeline::{Engine, StageTimes, score_batch};
 use crate::rubric::{Rubric, RubricError};
+use crate::score::ConversationScore;
 use crate::segment::{ChineseSegmenter, Segmenter};
 
 /// Conversations scored per parallel batch (and written per Parquet batch).
@@ -47,6 +48,31 @@ pub struct RunOptions {
     pub ort_lib: Option<PathBuf>,
     /// PII redaction of every text written out (all kinds by default); `None` writes text as is.
     pub redact: Option<crate::redact::Redactor>,
+    /// The nightly layout: date partitions, unchanged conversations skipped, changed ones
+    /// replaced (see [`crate::output::partitioned`]). Otherwise three flat files, replaced whole.
+    pub incremental: bool,
+}
+
+/// Where scored rows go: the flat files of one run, or the incremental partitioned store.
+enum Sink {
+    Flat(Box<ParquetOutputs>),
+    Partitioned(crate::output::PartitionedOutputs),
+}
+
+impl Sink {
+    fn write(&mut self, scores: Vec<ConversationScore>) -> Result<(), OutputError> {
+        match self {
+            Sink::Flat(p) => p.write(&scores),
+            Sink::Partitioned(p) => p.write(scores),
+        }
+    }
+
+    fn commit(self) -> Result<Option<crate::output::IncrementalInfo>, OutputError> {
+        match self {
+            Sink::Flat(p) => p.commit().map(|()| None),
+            Sink::Partitioned(p) => p.commit().map(Some),
+        }
+    }
 }
 
 impl RunOptions {
@@ -62,6 +88,7 @@ impl RunOptions {
             model: Some(PathBuf::from(crate::model::DEFAULT_MODEL_DIR)),
             ort_lib: None,
             redact: Some(crate::redact::Redactor::default()),
+            incremental: false,
         }
     }
 }
@@ -106,7 +133,12 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     };
     let engine = Engine::new(segmenter, rubric, model);
 
-    let mut parquet = ParquetOutputs::create(&opts.out)?;
+    let run_id = started_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
+    let mut parquet = if opts.incremental {
+        Sink::Partitioned(crate::output::PartitionedOutputs::create(&opts.out, &run_id)?)
+    } else {
+        Sink::Flat(Box::new(ParquetOutputs::create(&opts.out)?))
+    };
     let rejects = RejectsWriter::create(&opts.out.join(output::REJECTS), opts.redact.clone())?;
     let progress = progress_bar(opts.progress, &sources);
     let reader = InputReader::new(sources, opts.max_line_bytes);
@@ -136,12 +168,12 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
                             .sum::<u64>()
                     });
                 }
-                parquet.write(&scores)?;
-                write_time += t.elapsed();
                 counts.scored += scores.len() as u64;
                 counts.passed += scores.iter().filter(|s| s.passed).count() as u64;
                 counts.turns += scores.iter().map(|s| s.turns.len() as u64).sum::<u64>();
                 counts.flags += scores.iter().map(|s| s.flags.len() as u64).sum::<u64>();
+                parquet.write(scores)?;
+                write_time += t.elapsed();
             }
             Ok(())
         })(); // on an error the receiver is dropped here, which stops the reader
@@ -159,7 +191,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     counts.blank_lines = reader.stats().iter().map(|s| s.blank_lines).sum();
     counts.read = reader.stats().iter().map(|s| s.lines).sum::<u64>() - counts.blank_lines;
     debug_assert_eq!(counts.read, counts.scored + counts.rejected, "every line accounted for");
-    parquet.commit()?;
+    let incremental = parquet.commit()?;
     rejects.commit()?;
     write_time += t.elapsed();
 
@@ -205,17 +237,29 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             write: write_time.as_secs_f64(),
             total_wall: started.elapsed().as_secs_f64(),
         },
-        outputs: [
-            output::CONVERSATIONS,
-            output::TURNS,
-            output::FLAGS,
-            output::REJECTS,
-            output::SUMMARY,
-        ]
-        .iter()
-        .map(|s| s.to_string())
+        outputs: if incremental.is_some() {
+            output::partitioned::TABLES
+                .iter()
+                .map(|t| format!("{t}/date=*/part-*.parquet"))
+                .collect::<Vec<_>>()
+        } else {
+            [output::CONVERSATIONS, output::TURNS, output::FLAGS]
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+        }
+        .into_iter()
+        .chain([output::REJECTS, output::SUMMARY].iter().map(|s| s.to_string()))
         .collect(),
+        incremental,
     };
+    if let Some(info) = &summary.incremental {
+        // the run manifest: kept per run (Spark and DuckDB skip folders starting with `_`)
+        let runs = opts.out.join("_runs");
+        std::fs::create_dir_all(&runs)
+            .map_err(|source| OutputError::CreateDir { path: runs.clone(), source })?;
+        summary.write(&runs.join(format!("{}.json", info.run_id)))?;
+    }
     summary.write(&opts.out.join(output::SUMMARY))?;
     Ok(summary)
 }

@@ -123,17 +123,23 @@ pub struct SourceStats {
     pub conversations: u64,
     pub rejected: u64,
     pub bytes: u64,
+    /// SHA-256 of the bytes read (the whole file once it is read to the end): the run manifest's
+    /// record of exactly which input produced the outputs.
+    pub sha256: String,
 }
 
 struct CountingRead<R> {
     inner: R,
     bytes: u64,
+    hash: sha2::Sha256,
 }
 
 impl<R: Read> Read for CountingRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use sha2::Digest;
         let n = self.inner.read(buf)?;
         self.bytes += n as u64;
+        self.hash.update(&buf[..n]);
         Ok(n)
     }
 }
@@ -192,6 +198,11 @@ impl InputReader {
             let record = match line {
                 None => {
                     stats.bytes = reader.get_ref().get_ref().bytes;
+                    stats.sha256 = {
+                        use sha2::Digest;
+                        let h = reader.get_ref().get_ref().hash.clone().finalize();
+                        h.iter().map(|b| format!("{b:02x}")).collect()
+                    };
                     self.bytes_done += stats.bytes;
                     self.current = None;
                     continue;
@@ -244,7 +255,10 @@ impl InputReader {
             ),
         };
         let name: Arc<str> = source.name().into();
-        let buffered = BufReader::with_capacity(256 << 10, CountingRead { inner: read, bytes: 0 });
+        let buffered = BufReader::with_capacity(
+            256 << 10,
+            CountingRead { inner: read, bytes: 0, hash: Default::default() },
+        );
         self.stats.push(SourceStats { path: name.to_string(), ..SourceStats::default() });
         self.current = Some((name, LineReader::new(buffered, self.max_line_bytes)));
         Ok(true)

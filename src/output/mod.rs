@@ -7,6 +7,7 @@
 
 mod atomic;
 pub(crate) mod parquet;
+pub mod partitioned;
 mod rejects;
 mod summary;
 
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use atomic::AtomicFile;
 pub use parquet::{ParquetOutputs, conversations_batch, flags_batch, turns_batch};
+pub use partitioned::{IncrementalInfo, PartitionedOutputs};
 pub use rejects::RejectsWriter;
 pub use summary::{Counts, ModelInfo, RubricInfo, StageSeconds, Summary};
 

@@ -83,6 +83,7 @@ pub static CONVERSATIONS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         bool_col("resolved", true),
         i32_col("csat", true),
         list_of_strings("tags"),
+        utf8("content_hash", false),
     ]))
 });
 
@@ -214,6 +215,7 @@ pub fn conversations_batch(
             bools(s.iter().map(|c| c.resolved)),
             ints(s.iter().map(|c| c.csat.map(i32::from))),
             string_lists(s.iter().map(|c| c.tags.as_slice())),
+            strings(s.iter().map(|c| Some(c.content_hash.as_str()))),
         ],
     )
 }
@@ -263,13 +265,13 @@ pub fn flags_batch(scores: &[ConversationScore]) -> Result<RecordBatch, arrow_sc
     )
 }
 
-struct TableWriter {
+pub(crate) struct TableWriter {
     path: PathBuf,
     writer: ArrowWriter<AtomicFile>,
 }
 
 impl TableWriter {
-    fn create(path: PathBuf, schema: &SchemaRef) -> Result<TableWriter, OutputError> {
+    pub(crate) fn create(path: PathBuf, schema: &SchemaRef) -> Result<TableWriter, OutputError> {
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -280,7 +282,7 @@ impl TableWriter {
         Ok(TableWriter { path, writer })
     }
 
-    fn write(
+    pub(crate) fn write(
         &mut self,
         batch: Result<RecordBatch, arrow_schema::ArrowError>,
     ) -> Result<(), OutputError> {
@@ -291,7 +293,7 @@ impl TableWriter {
             .map_err(|source| OutputError::Parquet { path: self.path.clone(), source })
     }
 
-    fn commit(self) -> Result<(), OutputError> {
+    pub(crate) fn commit(self) -> Result<(), OutputError> {
         let path = self.path;
         let file =
             self.writer.into_inner().map_err(|source| OutputError::Parquet { path, source })?;
@@ -315,13 +317,23 @@ pub struct ParquetOutputs {
 
 impl ParquetOutputs {
     pub fn create(dir: &Path) -> Result<ParquetOutputs, OutputError> {
+        Self::create_at(
+            &dir.join(super::CONVERSATIONS),
+            &dir.join(super::TURNS),
+            &dir.join(super::FLAGS),
+        )
+    }
+
+    /// The three tables at the given paths (the incremental layout's part files).
+    pub fn create_at(
+        conversations: &Path,
+        turns: &Path,
+        flags: &Path,
+    ) -> Result<ParquetOutputs, OutputError> {
         Ok(ParquetOutputs {
-            conversations: TableWriter::create(
-                dir.join(super::CONVERSATIONS),
-                &CONVERSATIONS_SCHEMA,
-            )?,
-            turns: TableWriter::create(dir.join(super::TURNS), &TURNS_SCHEMA)?,
-            flags: TableWriter::create(dir.join(super::FLAGS), &FLAGS_SCHEMA)?,
+            conversations: TableWriter::create(conversations.to_path_buf(), &CONVERSATIONS_SCHEMA)?,
+            turns: TableWriter::create(turns.to_path_buf(), &TURNS_SCHEMA)?,
+            flags: TableWriter::create(flags.to_path_buf(), &FLAGS_SCHEMA)?,
         })
     }
 

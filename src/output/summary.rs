@@ -78,6 +78,9 @@ pub struct Summary {
     pub models: Vec<ModelInfo>,
     pub stage_seconds: StageSeconds,
     pub outputs: Vec<String>,
+    /// What an `--incremental` run added, replaced and left unchanged (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<super::IncrementalInfo>,
 }
 
 impl Summary {

@@ -28,22 +28,37 @@ pub enum LoadError {
     Summary { path: PathBuf, message: String },
 }
 
-/// Reads the report input from a `convqa score` output folder.
+/// Reads the report input from a `convqa score` output folder: the three flat files, or, when
+/// the last run was `--incremental`, every part file of the date partitions (all dates stored).
 pub fn load(dir: &Path) -> Result<ReportInput, LoadError> {
-    let (pass_threshold, model_thresholds, limits) = summary(&dir.join(SUMMARY))?;
-    let conversations = conversations(&dir.join(CONVERSATIONS), &limits)?;
+    let (pass_threshold, model_thresholds, limits, incremental) = summary(&dir.join(SUMMARY))?;
+    let files = |flat: &str, table: &str| -> Result<Vec<PathBuf>, LoadError> {
+        if incremental {
+            crate::output::partitioned::table_files(dir, table)
+                .map_err(|e| LoadError::Parquet { path: dir.join(table), message: e.to_string() })
+        } else {
+            Ok(vec![dir.join(flat)])
+        }
+    };
+    let mut conversations = Vec::new();
+    for f in files(CONVERSATIONS, "conversations")? {
+        conversations.extend(self::conversations(&f, &limits)?);
+    }
     let index: std::collections::HashMap<&str, usize> =
         conversations.iter().enumerate().map(|(i, c)| (c.conversation_id.as_str(), i)).collect();
-    let flags = flags(&dir.join(FLAGS), &index)?;
+    let mut flags = Vec::new();
+    for f in files(FLAGS, "flags")? {
+        flags.extend(self::flags(&f, &index)?);
+    }
     Ok(ReportInput { conversations, flags, model_thresholds, pass_threshold })
 }
 
 /// Per channel: (first response limit, reply limit) in seconds.
 type ChannelLimits = std::collections::HashMap<String, (f64, f64)>;
 
-fn summary(
-    path: &Path,
-) -> Result<(f64, Option<crate::model::Thresholds>, ChannelLimits), LoadError> {
+type SummaryFacts = (f64, Option<crate::model::Thresholds>, ChannelLimits, bool);
+
+fn summary(path: &Path) -> Result<SummaryFacts, LoadError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
     let err = |message: String| LoadError::Summary { path: path.to_path_buf(), message };
@@ -69,7 +84,7 @@ fn summary(
             limits.insert(channel.clone(), (secs("first_response_secs")?, secs("reply_secs")?));
         }
     }
-    Ok((pass, thresholds, limits))
+    Ok((pass, thresholds, limits, v.get("incremental").is_some_and(|i| !i.is_null())))
 }
 
 /// Record batches of a Parquet file, all columns.

@@ -8,7 +8,8 @@
 //!   and no forbidden rule in it).
 //! - responsiveness: the weighted mean of per-reply credit (1 within the limit, falling linearly
 //!   to 0 at twice the limit; the first reply weighs `first_response_weight`), an unanswered final
-//!   customer message counting as a reply with credit 0; null with no customer turn.
+//!   customer message counting as a reply with credit 0; null with no customer turn, or when no
+//!   reply was due (the customer only said a closing thank-you).
 //! - qa_score: the weighted mean of the non-null subscores; `passed` when it reaches the rubric's
 //!   `pass_threshold` and no flag is critical.
 
@@ -101,6 +102,8 @@ pub struct TurnResult {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConversationScore {
     pub conversation_id: String,
+    /// [`Conversation::content_hash`] of the input: incremental runs compare it.
+    pub content_hash: String,
     pub agent_id: String,
     pub channel: Channel,
     pub customer_id: Option<String>,
@@ -206,6 +209,7 @@ pub fn score(
     let first_ts = conv.turns.first().map(|t| t.ts.to_utc()).expect("validated: at least one turn");
     ConversationScore {
         conversation_id: conv.conversation_id.clone(),
+        content_hash: conv.content_hash(),
         agent_id: conv.agent_id.clone(),
         channel: conv.channel,
         customer_id: conv.customer_id.clone(),
@@ -394,6 +398,11 @@ fn responsiveness(
             Some(t),
             detail,
         ));
+    }
+    // No reply was due: the only customer messages were a closing thank-you nobody answered
+    // (issue 8: was 0 / 0 = NaN, which made qa_score NaN).
+    if total == 0.0 {
+        return None;
     }
     Some(round1(100.0 * credit / total))
 }

@@ -19,11 +19,25 @@ def main(out: Path) -> int:
         "flags": counts["flags"],
     }
     failures = []
+    incremental = summary.get("incremental")
     for table, rows in expected_rows.items():
-        path = out / f"{table}.parquet"
-        arrow_rows = pq.read_table(path).num_rows
-        duck_rows = duckdb.sql(f"select count(*) from '{path}'").fetchall()[0][0]
-        pandas_rows = len(pd.read_parquet(path))
+        if incremental:
+            # Hive-style date partitions: each reader takes the table's folder as one table
+            path = out / table
+            arrow_rows = pq.read_table(path).num_rows
+            duck_rows = duckdb.sql(
+                f"select count(*) from read_parquet('{path}/*/*.parquet', hive_partitioning = true)"
+            ).fetchall()[0][0]
+            pandas_rows = len(pd.read_parquet(path))
+            if incremental["new"] + incremental["replaced"] != counts["scored"]:
+                rows = None  # a later run: the folder holds earlier runs' rows too
+        else:
+            path = out / f"{table}.parquet"
+            arrow_rows = pq.read_table(path).num_rows
+            duck_rows = duckdb.sql(f"select count(*) from '{path}'").fetchall()[0][0]
+            pandas_rows = len(pd.read_parquet(path))
+        if rows is None:
+            rows = arrow_rows
         if not arrow_rows == duck_rows == pandas_rows == rows:
             failures.append(
                 f"{table}: pyarrow {arrow_rows}, duckdb {duck_rows}, pandas {pandas_rows}, summary {rows}"
@@ -32,12 +46,19 @@ def main(out: Path) -> int:
     if rejects != counts["rejected"] or counts["read"] != counts["scored"] + counts["rejected"]:
         failures.append(f"rejects.jsonl has {rejects} lines; summary counts {counts}")
     # A join across the tables, as a QA analyst would write it.
+    conv, flags = (
+        (f"read_parquet('{out}/conversations/*/*.parquet', hive_partitioning = true)",
+         f"read_parquet('{out}/flags/*/*.parquet', hive_partitioning = true)")
+        if incremental else (f"'{out / 'conversations.parquet'}'", f"'{out / 'flags.parquet'}'")
+    )
     worst = duckdb.sql(
         f"""select c.conversation_id, c.qa_score, count(f.flag) as flags
-            from '{out / "conversations.parquet"}' c
-            left join '{out / "flags.parquet"}' f using (conversation_id)
+            from {conv} c left join {flags} f using (conversation_id)
             group by all order by c.qa_score, flags desc limit 3"""
     ).fetchall()
+    if incremental:
+        dates = duckdb.sql(f"select count(distinct date) from {conv}").fetchall()[0][0]
+        print(f"interop check: incremental layout, {dates} date partitions read as one table")
     # The report tables, when the run wrote them (--report): every reader opens them, the CSV and
     # the Parquet queue agree, and a planner's question is one query away.
     if (out / "review_queue.parquet").exists():
