@@ -16,6 +16,7 @@ pub mod model;
 pub mod normalize;
 pub mod output;
 pub mod pipeline;
+pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod rubric;

@@ -39,9 +39,22 @@ enum Command {
         /// Longest input line accepted; longer lines are rejected.
         #[arg(long, default_value_t = convqa::input::DEFAULT_MAX_LINE_BYTES)]
         max_line_bytes: usize,
-        /// No progress bar and no closing summary line.
+        /// Most turns in a conversation; longer conversations are rejected.
+        #[arg(long, default_value_t = convqa::input::DEFAULT_MAX_TURNS)]
+        max_turns: usize,
+        /// Any rejected line stops the run (exit code 7) and keeps the previous outputs.
+        #[arg(long)]
+        strict: bool,
+        /// Progress on stderr: `bar` (terminal only), `json` (a JSON object per line, for
+        /// schedulers) or `none`.
+        #[arg(long, value_enum, default_value_t = ProgressArg::Bar)]
+        progress: ProgressArg,
+        /// No progress bar, no closing summary line, only errors on stderr.
         #[arg(long, short)]
         quiet: bool,
+        /// Say what the run does on stderr (rubric, model, rejects); RUST_LOG=convqa=debug for more.
+        #[arg(long, short)]
+        verbose: bool,
         /// Model folder (model.onnx, tokenizer.json, manifest.toml).
         #[arg(long, default_value = convqa::model::DEFAULT_MODEL_DIR, conflicts_with = "no_models")]
         model: PathBuf,
@@ -199,12 +212,36 @@ fn report(dir: &std::path::Path, args: &ReportArgs, quiet: bool) -> ExitCode {
     }
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ProgressArg {
+    Bar,
+    Json,
+    None,
+}
+
+/// stderr logging: `RUST_LOG` when set, else warnings (errors only with --quiet, info with
+/// --verbose).
+fn init_logging(quiet: bool, verbose: bool) {
+    let default = if quiet {
+        "error"
+    } else if verbose {
+        "info"
+    } else {
+        "warn"
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default))
+        .format_target(false)
+        .format_timestamp_secs()
+        .init();
+}
+
 /// Exit codes (documented in the README).
 mod exit {
     pub const INPUT: u8 = 3;
     pub const OUTPUT: u8 = 4;
     pub const RUBRIC: u8 = 5;
     pub const MODEL: u8 = 6;
+    pub const STRICT: u8 = 7;
     pub const INTERNAL: u8 = 1;
 }
 
@@ -218,7 +255,11 @@ fn main() -> ExitCode {
             threads,
             batch_size,
             max_line_bytes,
+            max_turns,
+            strict,
+            progress,
             quiet,
+            verbose,
             model,
             no_models,
             ort_lib,
@@ -227,6 +268,8 @@ fn main() -> ExitCode {
             report: with_report,
             report_args,
         } => {
+            init_logging(quiet, verbose);
+            use convqa::progress::ProgressMode;
             let opts = RunOptions {
                 inputs,
                 out: out.clone(),
@@ -234,7 +277,13 @@ fn main() -> ExitCode {
                 threads,
                 batch_size: batch_size.max(1),
                 max_line_bytes,
-                progress: !quiet,
+                progress: match (quiet, progress) {
+                    (_, ProgressArg::Json) => ProgressMode::Json,
+                    (true, _) | (_, ProgressArg::None) => ProgressMode::None,
+                    (false, ProgressArg::Bar) => ProgressMode::Bar,
+                },
+                max_turns: max_turns.max(1),
+                strict,
                 model: (!no_models).then_some(model),
                 ort_lib,
                 redact: redact.0,
@@ -242,6 +291,10 @@ fn main() -> ExitCode {
             };
             match run(&opts) {
                 Ok(summary) => {
+                    if matches!(progress, ProgressArg::Json) {
+                        let done = serde_json::json!({"event": "done", "counts": summary.counts});
+                        eprintln!("{done}");
+                    }
                     if !quiet {
                         let c = &summary.counts;
                         eprintln!(
@@ -273,6 +326,7 @@ fn main() -> ExitCode {
                         RunError::Rubric(_) => exit::RUBRIC,
                         RunError::Model(_) => exit::MODEL,
                         RunError::Threads { .. } => exit::INTERNAL,
+                        RunError::Strict { .. } => exit::STRICT,
                     };
                     ExitCode::from(code)
                 }

@@ -8,12 +8,9 @@
 //! (`read = scored + rejected`).
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::conversation::Conversation;
 use crate::input::{self, InputError, InputReader, Record, Source};
@@ -40,8 +37,12 @@ pub struct RunOptions {
     pub threads: usize,
     pub batch_size: usize,
     pub max_line_bytes: usize,
-    /// Show a progress bar (only drawn when stderr is a terminal).
-    pub progress: bool,
+    /// Progress on stderr: none, a bar (terminal only) or JSON lines for schedulers.
+    pub progress: crate::progress::ProgressMode,
+    /// Conversations with more turns are rejected (`too_many_turns`).
+    pub max_turns: usize,
+    /// Any rejected line stops the run: nothing is committed, the previous outputs stay.
+    pub strict: bool,
     /// The model folder; `None` runs without the model stage (`--no-models`).
     pub model: Option<PathBuf>,
     /// Where ONNX Runtime's library is, if not in the default places.
@@ -84,7 +85,9 @@ impl RunOptions {
             threads: 0,
             batch_size: DEFAULT_BATCH_SIZE,
             max_line_bytes: input::DEFAULT_MAX_LINE_BYTES,
-            progress: false,
+            progress: crate::progress::ProgressMode::None,
+            max_turns: input::DEFAULT_MAX_TURNS,
+            strict: false,
             model: Some(PathBuf::from(crate::model::DEFAULT_MODEL_DIR)),
             ort_lib: None,
             redact: Some(crate::redact::Redactor::default()),
@@ -106,6 +109,10 @@ pub enum RunError {
     Model(#[from] ModelError),
     #[error("cannot start {threads} worker threads: {message}")]
     Threads { threads: usize, message: String },
+    #[error(
+        "{origin}: rejected ({code}): {reason}; --strict stops at the first rejected line and keeps the previous outputs"
+    )]
+    Strict { origin: String, code: &'static str, reason: String },
 }
 
 /// Runs the whole job and returns its summary (also written to `summary.json`).
@@ -140,8 +147,24 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         Sink::Flat(Box::new(ParquetOutputs::create(&opts.out)?))
     };
     let rejects = RejectsWriter::create(&opts.out.join(output::REJECTS), opts.redact.clone())?;
-    let progress = progress_bar(opts.progress, &sources);
-    let reader = InputReader::new(sources, opts.max_line_bytes);
+    let total_bytes: Option<u64> = sources
+        .iter()
+        .map(|s| match s {
+            Source::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Source::Stdin => None,
+        })
+        .sum();
+    let progress = crate::progress::Progress::new(opts.progress, total_bytes);
+    let reader = InputReader::new(sources, opts.max_line_bytes).with_max_turns(opts.max_turns);
+    log::info!(
+        "rubric {} {} ({} rules, {} phrases); model: {}; {} worker threads",
+        engine.rubric.name,
+        engine.rubric.version,
+        engine.rubric.rules.len(),
+        engine.rubric.matcher.pattern_count(),
+        engine.model.as_ref().map_or("none (--no-models)".to_string(), |m| m.manifest.name.clone()),
+        pool.current_num_threads()
+    );
 
     // The reader thread parses lines into batches (and writes rejects) while the pool scores
     // the previous batch and this thread writes its rows: at most two batches wait in between.
@@ -151,8 +174,8 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let mut write_time = Duration::ZERO;
     let (read, scored) = std::thread::scope(|scope| {
         let reading = {
-            let progress = progress.clone();
-            scope.spawn(move || read_batches(reader, rejects, opts.batch_size, batches, &progress))
+            let progress = &progress;
+            scope.spawn(move || read_batches(reader, rejects, opts, batches, progress))
         };
         let scored = (|| -> Result<(), RunError> {
             for batch in received {
@@ -181,7 +204,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     });
     let ReadSide { reader, rejects, rejects_by_code, read_time } = read?;
     scored?;
-    progress.finish_and_clear();
+    progress.finish(reader.bytes_read(), counts.scored, rejects.count());
 
     let t = Instant::now();
     counts.rejected = rejects.count();
@@ -264,30 +287,6 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     Ok(summary)
 }
 
-fn progress_bar(wanted: bool, sources: &[Source]) -> ProgressBar {
-    if !wanted || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let sizes: Option<u64> = sources
-        .iter()
-        .map(|s| match s {
-            Source::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
-            Source::Stdin => None,
-        })
-        .sum();
-    let bar = match sizes {
-        Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-    };
-    let style = ProgressStyle::with_template(
-        "{spinner} scoring [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
-    )
-    .expect("valid template")
-    .progress_chars("=> ");
-    bar.set_style(style);
-    bar
-}
-
 /// What the reader thread hands back when the input is exhausted.
 struct ReadSide {
     reader: InputReader,
@@ -301,10 +300,12 @@ struct ReadSide {
 fn read_batches(
     mut reader: InputReader,
     mut rejects: RejectsWriter,
-    batch_size: usize,
+    opts: &RunOptions,
     batches: mpsc::SyncSender<Vec<Conversation>>,
-    progress: &ProgressBar,
+    progress: &crate::progress::Progress,
 ) -> Result<ReadSide, RunError> {
+    let batch_size = opts.batch_size;
+    let mut conversations = 0u64;
     let mut rejects_by_code = BTreeMap::new();
     let mut read_time = Duration::ZERO;
     let mut batch = Vec::with_capacity(batch_size);
@@ -313,8 +314,19 @@ fn read_batches(
         let record = reader.next()?;
         read_time += t.elapsed();
         match record {
-            Some(Record::Conversation(c)) => batch.push(*c),
+            Some(Record::Conversation(c)) => {
+                conversations += 1;
+                batch.push(*c);
+            }
+            Some(Record::Rejected(r)) if opts.strict => {
+                return Err(RunError::Strict {
+                    origin: r.origin.to_string(),
+                    code: r.reason.code(),
+                    reason: r.reason.to_string(),
+                });
+            }
             Some(Record::Rejected(r)) => {
+                log::debug!("{}: rejected ({}): {}", r.origin, r.reason.code(), r.reason);
                 *rejects_by_code.entry(r.reason.code().to_string()).or_default() += 1;
                 rejects.write(&r)?;
             }
@@ -325,7 +337,7 @@ fn read_batches(
             if batches.send(full).is_err() {
                 break;
             }
-            progress.set_position(reader.bytes_read());
+            progress.update(reader.bytes_read(), conversations, rejects.count());
         }
     }
     if !batch.is_empty() {

@@ -20,12 +20,11 @@ pub struct LineReader<R> {
     buf: Vec<u8>,
     max_bytes: usize,
     line_no: u64,
-    at_start: bool,
 }
 
 impl<R: BufRead> LineReader<R> {
     pub fn new(inner: R, max_bytes: usize) -> Self {
-        LineReader { inner, buf: Vec::new(), max_bytes, line_no: 0, at_start: true }
+        LineReader { inner, buf: Vec::new(), max_bytes, line_no: 0 }
     }
 
     /// The wrapped reader.
@@ -77,7 +76,6 @@ impl<R: BufRead> LineReader<R> {
         }
         self.line_no += 1;
         if overflow {
-            self.at_start = false;
             return Ok(Some(Line::TooLong { bytes: total }));
         }
         let mut line: &[u8] = &self.buf;
@@ -87,11 +85,10 @@ impl<R: BufRead> LineReader<R> {
         if let Some(rest) = line.strip_suffix(b"\r") {
             line = rest;
         }
-        if self.at_start {
-            self.at_start = false;
-            if let Some(rest) = line.strip_prefix(b"\xEF\xBB\xBF") {
-                line = rest;
-            }
+        // A byte-order mark starts the file, or any line of files concatenated from exports
+        // that each had one.
+        if let Some(rest) = line.strip_prefix(b"\xEF\xBB\xBF") {
+            line = rest;
         }
         if line.len() > self.max_bytes {
             return Ok(Some(Line::TooLong { bytes: total }));
@@ -127,9 +124,10 @@ mod tests {
     }
 
     #[test]
-    fn bom_only_stripped_on_first_line() {
-        let got = lines(b"x\n\xEF\xBB\xBFy\n", 100);
-        assert_eq!(got[1], Ok(b"\xEF\xBB\xBFy".to_vec()));
+    fn a_bom_is_stripped_at_the_start_of_any_line_of_concatenated_exports() {
+        let got = lines(b"x\n\xEF\xBB\xBFy\nz\xEF\xBB\xBF\n", 100);
+        assert_eq!(got[1], Ok(b"y".to_vec()));
+        assert_eq!(got[2], Ok(b"z\xEF\xBB\xBF".to_vec()), "only at the start");
     }
 
     #[test]

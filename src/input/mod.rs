@@ -21,6 +21,8 @@ use crate::conversation::{Conversation, Origin};
 
 /// Default limit for one input line (one conversation): 16 MiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
+/// Conversations with more turns are rejected (`--max-turns`).
+pub const DEFAULT_MAX_TURNS: usize = 10_000;
 /// How much of a rejected line is kept in `rejects.jsonl`.
 const RAW_PREFIX_CHARS: usize = 300;
 
@@ -151,6 +153,7 @@ pub struct InputReader {
     sources: std::vec::IntoIter<Source>,
     current: Option<(Arc<str>, Open)>,
     max_line_bytes: usize,
+    max_turns: usize,
     seen: HashMap<String, Origin>,
     stats: Vec<SourceStats>,
     bytes_done: u64,
@@ -162,10 +165,17 @@ impl InputReader {
             sources: sources.into_iter(),
             current: None,
             max_line_bytes,
+            max_turns: DEFAULT_MAX_TURNS,
             seen: HashMap::new(),
             stats: Vec::new(),
             bytes_done: 0,
         }
+    }
+
+    /// Conversations with more turns than this are rejected (`too_many_turns`).
+    pub fn with_max_turns(mut self, max_turns: usize) -> Self {
+        self.max_turns = max_turns;
+        self
     }
 
     /// Bytes consumed so far across all sources (for progress).
@@ -218,6 +228,14 @@ impl InputReader {
                     continue;
                 }
                 Some(Line::Text(bytes)) => match parse_line(bytes, origin.clone()) {
+                    Ok(conv) if conv.turns.len() > self.max_turns => Record::Rejected(Reject {
+                        origin,
+                        reason: RejectReason::TooManyTurns {
+                            turns: conv.turns.len(),
+                            limit: self.max_turns,
+                        },
+                        raw: raw_prefix(bytes),
+                    }),
                     Ok(conv) => match self.seen.get(&conv.conversation_id) {
                         Some(first) => Record::Rejected(Reject {
                             origin,

@@ -18,6 +18,7 @@ pub enum RejectReason {
     InvalidField { field: String, message: String },
     EmptyTurns,
     LineTooLong { bytes: u64, limit: usize },
+    TooManyTurns { turns: usize, limit: usize },
     DuplicateId { first_seen: String },
 }
 
@@ -28,7 +29,7 @@ impl RejectReason {
             RejectReason::MissingField { field } | RejectReason::InvalidField { field, .. } => {
                 Some(field)
             }
-            RejectReason::EmptyTurns => Some("turns"),
+            RejectReason::EmptyTurns | RejectReason::TooManyTurns { .. } => Some("turns"),
             RejectReason::DuplicateId { .. } => Some("conversation_id"),
             _ => None,
         }
@@ -44,6 +45,7 @@ impl RejectReason {
             RejectReason::InvalidField { .. } => "invalid_field",
             RejectReason::EmptyTurns => "empty_turns",
             RejectReason::LineTooLong { .. } => "line_too_long",
+            RejectReason::TooManyTurns { .. } => "too_many_turns",
             RejectReason::DuplicateId { .. } => "duplicate_id",
         }
     }
@@ -66,6 +68,9 @@ impl fmt::Display for RejectReason {
             }
             RejectReason::LineTooLong { bytes, limit } => {
                 write!(f, "line is {bytes} bytes, over the limit of {limit} (--max-line-bytes)")
+            }
+            RejectReason::TooManyTurns { turns, limit } => {
+                write!(f, "turns: {turns} turns, over the limit of {limit} (--max-turns)")
             }
             RejectReason::DuplicateId { first_seen } => {
                 write!(f, "conversation_id: duplicate of the conversation at {first_seen}")
