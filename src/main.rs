@@ -79,6 +79,35 @@ enum Command {
         #[command(flatten)]
         report_args: ReportArgs,
     },
+    /// Measure convqa on labelled files: the model on labelled turns (accuracy, macro-F1,
+    /// confusion, flag precision/recall per task and language) and the rubric on labelled
+    /// conversations (pass/fail accuracy, precision/recall per finding).
+    Eval {
+        /// Labelled turns (JSONL: text, lang, task, label), e.g. data/eval/turns.jsonl.
+        #[arg(long)]
+        turns: Vec<PathBuf>,
+        /// Conversations (input schema) to score, with --labels.
+        #[arg(long, requires = "labels")]
+        conversations: Option<PathBuf>,
+        /// What a reviewer expects of each conversation (JSONL: conversation_id, passed, findings).
+        #[arg(long, requires = "conversations")]
+        labels: Option<PathBuf>,
+        /// Rubric TOML file [default: the built-in rubric/default.toml].
+        #[arg(long)]
+        rubric: Option<PathBuf>,
+        /// Model folder.
+        #[arg(long, default_value = convqa::model::DEFAULT_MODEL_DIR, conflicts_with = "no_models")]
+        model: PathBuf,
+        /// Evaluate the rubric without the model (conversation level only).
+        #[arg(long)]
+        no_models: bool,
+        /// ONNX Runtime library (as for `score`).
+        #[arg(long)]
+        ort_lib: Option<PathBuf>,
+        /// Also write the results as JSON here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write the reports for people from a `convqa score` output folder: review_queue.parquet
     /// and .csv, agents.parquet, skill_gaps.parquet, follow_ups.parquet and report.html.
     Report {
@@ -187,6 +216,58 @@ impl ReportArgs {
             ..ReportOptions::default()
         }
     }
+}
+
+/// `convqa eval`: loads the engine once, evaluates each file, prints tables, writes JSON.
+fn eval(
+    turns: &[PathBuf],
+    conversations: Option<(PathBuf, PathBuf)>,
+    rubric: Option<PathBuf>,
+    model: Option<PathBuf>,
+    ort_lib: Option<PathBuf>,
+    out: Option<PathBuf>,
+) -> Result<(), convqa::eval::EvalError> {
+    use convqa::eval::{EvalError, EvalReport};
+    use convqa::segment::{ChineseSegmenter, Segmenter};
+    if turns.is_empty() && conversations.is_none() {
+        return Err(EvalError::Label {
+            path: PathBuf::from("(arguments)"),
+            line: 0,
+            message:
+                "nothing to evaluate: give --turns FILE and/or --conversations FILE --labels FILE"
+                    .into(),
+        });
+    }
+    let segmenter = Segmenter::new(ChineseSegmenter::new());
+    let rubric = match &rubric {
+        Some(p) => convqa::rubric::Rubric::load(p, &segmenter)?,
+        None => convqa::rubric::Rubric::default_rubric(&segmenter)?,
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let model = match &model {
+        Some(dir) => Some(convqa::model::ModelStage::load(dir, ort_lib.as_deref(), workers)?),
+        None => None,
+    };
+    let mut report = EvalReport {
+        model: model.as_ref().map(|m| format!("{} {}", m.manifest.name, m.manifest.version)),
+        rubric: format!("{} {}", rubric.name, rubric.version),
+        ..Default::default()
+    };
+    for path in turns {
+        let m = model.as_ref().ok_or(EvalError::NoModel)?;
+        report.turns.push(convqa::eval::eval_turns(path, m)?);
+    }
+    let engine = convqa::Engine::new(segmenter, rubric, model);
+    if let Some((convs, labels)) = conversations {
+        report.conversations.push(convqa::eval::eval_conversations(&convs, &labels, &engine)?);
+    }
+    print!("{}", report.render());
+    if let Some(path) = out {
+        let json = serde_json::to_string_pretty(&report).expect("serializable");
+        std::fs::write(&path, json + "\n")
+            .map_err(|source| EvalError::Read { path: path.clone(), source })?;
+    }
+    Ok(())
 }
 
 /// Writes the reports of `dir`; prints where, or the error. Returns the exit code.
@@ -333,6 +414,29 @@ fn main() -> ExitCode {
             }
         }
         Command::Report { dir, report_args } => report(&dir, &report_args, false),
+        Command::Eval { turns, conversations, labels, rubric, model, no_models, ort_lib, out } => {
+            init_logging(false, false);
+            match eval(
+                &turns,
+                conversations.zip(labels),
+                rubric,
+                (!no_models).then_some(model),
+                ort_lib,
+                out,
+            ) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("convqa: error: {e}");
+                    ExitCode::from(match e {
+                        convqa::eval::EvalError::Model(_) | convqa::eval::EvalError::NoModel => {
+                            exit::MODEL
+                        }
+                        convqa::eval::EvalError::Rubric(_) => exit::RUBRIC,
+                        _ => exit::INPUT,
+                    })
+                }
+            }
+        }
         Command::Generate { conversations, seed, out, truth, start_date, days, agents, quiet } => {
             use convqa::generate::{GenerateError, GenerateOptions, generate_files};
             let opts = GenerateOptions { conversations, seed, start_date, days, team: agents };

@@ -1,0 +1,91 @@
+//! `convqa eval`: how well convqa judges, measured on labelled files — every accuracy claim
+//! checkable with one command.
+//!
+//! - **Turn level** (`--turns FILE`, e.g. `data/eval/turns.jsonl`): one JSON object per line with
+//!   `text`, `lang`, `task` (`sentiment` for customer turns, `politeness` for agent turns) and
+//!   `label` (`negative`/`neutral`/`positive` or `impolite`/`neutral`/`polite`). The model scores
+//!   each text; reported per task and language: binary accuracy and macro-F1 on the
+//!   non-neutral rows (P ≥ 0.5 is the positive class), three-class accuracy, macro-F1 and the
+//!   confusion matrix (P < 1/3 negative, P > 2/3 positive, neutral between), and the precision /
+//!   recall of the model's flag threshold (`impolite_below`, `negative_below`) for finding the
+//!   negative / impolite turns.
+//! - **Conversation level** (`--conversations FILE --labels FILE`): conversations in the input
+//!   schema and, per conversation, what a reviewer expects: `passed` and `findings`
+//!   (`{"finding": rule id or flag name, "kind": flag kind, "turn": index or null}`). Reported:
+//!   pass/fail accuracy and, per finding, precision / recall / F1 over (conversation, finding)
+//!   pairs, and how often the tool points at the labelled turn.
+
+mod conversations;
+mod metrics;
+mod turns;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use conversations::{ConversationEval, FindingScore, eval_conversations};
+pub use metrics::{Binary, Confusion};
+pub use turns::{TurnEval, TurnGroup, eval_turns};
+
+use crate::input::InputError;
+use crate::model::ModelError;
+use crate::rubric::RubricError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("{path}: cannot read: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}: {message}")]
+    Label { path: PathBuf, line: usize, message: String },
+    #[error("turn-level evaluation needs the model; drop --no-models or leave out --turns")]
+    NoModel,
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Rubric(#[from] RubricError),
+}
+
+/// Everything `convqa eval` measured (also written as JSON with `--out`).
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct EvalReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub rubric: String,
+    pub turns: Vec<TurnEval>,
+    pub conversations: Vec<ConversationEval>,
+}
+
+/// JSON lines of a labels file, with the line number for messages.
+fn read_json_lines(path: &Path) -> Result<Vec<(usize, serde_json::Value)>, EvalError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| EvalError::Read { path: path.to_path_buf(), source })?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l.trim_start_matches('\u{feff}')).map(|v| (i + 1, v)).map_err(
+                |e| EvalError::Label {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    message: format!("not a JSON object: {e}"),
+                },
+            )
+        })
+        .collect()
+}
+
+impl EvalReport {
+    /// The report as plain-text tables for the terminal.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for t in &self.turns {
+            out += &turns::render(t);
+        }
+        for c in &self.conversations {
+            out += &conversations::render(c);
+        }
+        out
+    }
+}
