@@ -18,13 +18,22 @@ use crate::segment::{Token, TokenKind};
 /// Shorter Latin text is taken as English: language identification is not reliable on it.
 pub const MIN_WORDS_FOR_ID: u32 = 4;
 
-/// English function words that other Latin-script languages do not share. Two of them in a turn
+/// Frequent English words that the other Latin-script languages of the allowlist below do not
+/// use as common words (so not "a", "no", "in", "is", "on", "so", "die"). Two of them in a turn
 /// settle it as English without running language identification, which costs ~20× more than
-/// segmenting the turn.
+/// segmenting the turn. Sorted, for binary search.
 const ENGLISH_MARKERS: &[&str] = &[
-    "the", "i", "you", "to", "and", "my", "it", "for", "of", "this", "that", "have", "can",
-    "please", "your", "we", "with", "was", "are", "what", "how", "there", "just", "but", "will",
-    "would", "i'm", "it's", "don't", "thanks", "thank",
+    "about", "account", "again", "all", "already", "and", "any", "app", "are", "at", "be", "been",
+    "but", "by", "can", "can't", "cannot", "charge", "charged", "could", "days", "delivery", "did", "didn't",
+    "do", "does", "doesn't", "don't", "email", "ever", "for", "from", "get", "got", "had", "has",
+    "hasn't", "have", "haven't", "he", "hello", "help", "her", "here", "hey", "hi", "his", "how",
+    "i", "i'd", "i'll", "i'm", "i've", "if", "isn't", "it", "it's", "just", "know", "login",
+    "me", "money", "more", "much", "my", "need", "never", "not", "now", "of", "ok", "okay",
+    "order", "our", "out", "package", "password", "payment", "please", "pls", "really", "received", "refund", "she",
+    "should", "some", "sorry", "still", "than", "thank", "thanks", "that", "the", "their", "them", "then",
+    "there", "they", "this", "thx", "time", "to", "today", "up", "us", "very", "want", "was",
+    "wasn't", "we", "we're", "week", "what", "when", "where", "which", "who", "why", "will", "with",
+    "won't", "would", "yeah", "yes", "yesterday", "yet", "you", "you're", "your",
 ];
 
 /// English against the Latin-script languages most likely in zh/en customer service. A short
@@ -72,7 +81,7 @@ pub fn detect(norm: &NormalizedText, tokens: &[Token]) -> Language {
             TokenKind::Word => {
                 let word = &norm.text[t.range()];
                 latin += word.chars().all(|c| c.is_alphabetic() || c == '\'') as u32;
-                english_markers += ENGLISH_MARKERS.contains(&word) as u32;
+                english_markers += ENGLISH_MARKERS.binary_search(&word).is_ok() as u32;
             }
         }
     }
@@ -123,6 +132,11 @@ mod tests {
 
     fn lang(s: &str) -> Language {
         SEGMENTER.segment(s).language
+    }
+
+    #[test]
+    fn the_marker_list_is_sorted_for_binary_search() {
+        assert!(ENGLISH_MARKERS.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

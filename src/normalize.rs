@@ -80,8 +80,22 @@ pub(crate) fn is_han(c: char) -> bool {
 pub fn normalize(original: &str) -> NormalizedText {
     let mut folded = String::with_capacity(original.len());
     let mut chunks: Vec<(u32, u32)> = Vec::with_capacity(original.len());
-    for (at, g) in original.grapheme_indices(true) {
+    let bytes = original.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        // Fast path: an ASCII character not followed by a combining one is a grapheme of its
+        // own (CR LF, the one ASCII pair that is a single grapheme, maps byte by byte, which
+        // keeps offsets exact), so no grapheme segmentation is needed for plain ASCII text.
+        let b = bytes[at];
+        if b.is_ascii() && bytes.get(at + 1).is_none_or(u8::is_ascii) {
+            chunks.push((folded.len() as u32, at as u32));
+            folded.push(b.to_ascii_lowercase() as char);
+            at += 1;
+            continue;
+        }
+        let g = original[at..].graphemes(true).next().expect("at < len");
         chunks.push((folded.len() as u32, at as u32));
+        at += g.len();
         if g.is_ascii() {
             for b in g.bytes() {
                 folded.push(b.to_ascii_lowercase() as char);
