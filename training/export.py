@@ -34,11 +34,31 @@ OPSET = 17
 
 
 def load_classifier(ckpt_path):
+    """(model, checkpoint). A checkpoint with a "config" dict (distill.py's students: fewer or
+    narrower layers) is rebuilt with that BertConfig; train.py's checkpoints have none and get
+    the e5-small shape."""
     import torch
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     sd = ck["model"]
-    m = train.classifier_from_state_dict(sd)
+    if ck.get("config"):
+        from model import BertConfig, BertModel
+        m = train.Classifier(BertModel(BertConfig(**ck["config"])))
+        m.load_state_dict(sd, strict=True)
+    else:
+        m = train.classifier_from_state_dict(sd)
     return m.eval(), ck
+
+
+def export_fp32(model, ids, att, path):
+    """torch -> ONNX (TorchScript exporter, opset 17, dynamic batch and seq), saved with IR 8."""
+    import torch
+    torch.onnx.export(
+        model, (ids, att), path, dynamo=False, opset_version=OPSET,
+        input_names=["input_ids", "attention_mask"],
+        output_names=["sentiment_logits", "politeness_logits"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
+                      "sentiment_logits": {0: "batch"}, "politeness_logits": {0: "batch"}})
+    set_ir(path)
 
 
 def set_ir(path, ir=IR_VERSION):
@@ -80,13 +100,7 @@ def main():
     fp32 = os.path.join(args.out_dir, "model.fp32.onnx")
     t0 = time.time()
     if not args.skip_fp32:
-        torch.onnx.export(
-            model, (ids, att), fp32, dynamo=False, opset_version=OPSET,
-            input_names=["input_ids", "attention_mask"],
-            output_names=["sentiment_logits", "politeness_logits"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                          "sentiment_logits": {0: "batch"}, "politeness_logits": {0: "batch"}})
-        set_ir(fp32)
+        export_fp32(model, ids, att, fp32)
     print(f"exported {fp32} ({os.path.getsize(fp32) / 2**20:.1f} MiB) in {time.time() - t0:.1f}s")
     int8 = os.path.join(args.out_dir, args.int8_name)
     t0 = time.time()

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Fill models/convqa-e5-small/: model.onnx, tokenizer.json and manifest.toml (with sha256).
+"""Fill models/convqa-e5-small/ (or --model-dir): model.onnx, tokenizer.json and manifest.toml (with sha256).
 
     python training/package.py ONNX [--tokenizer /work/scratch/convqa-vocab/tokenizer.json]
                                [--model-dir models/convqa-e5-small]
+                               [--name NAME --version V --max-batch N]   # only for a new manifest
 
 Copies ONNX to MODEL_DIR/model.onnx and the trimmed tokenizer (the ids the model was trained
 with) to MODEL_DIR/tokenizer.json, then writes manifest.toml with the sha256 of both files. If manifest.toml already
@@ -19,11 +20,18 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
-MANIFEST = '''name = "convqa-e5-small"
-version = "1.0.0"
+MANIFEST = '''name = "{name}"
+version = "{version}"
 max_length = 128
 prefix = "query: "
 inputs = ["input_ids", "attention_mask"]
+{batch_note}max_batch = {max_batch}
+
+# Where model scores become flags: run training/calibrate.py --write to choose them on data/dev.
+[thresholds]
+impolite_below = 0.3
+negative_below = -0.3
+sentiment_drop = 1.0
 
 [heads.sentiment]
 output = "sentiment_logits"
@@ -37,6 +45,12 @@ labels = ["impolite", "polite"]
 "model.onnx" = "{model}"
 "tokenizer.json" = "{tokenizer}"
 '''
+BATCH_NOTES = {
+    1: "# Dynamic int8 quantization computes activation scales per call: run each turn on its own so its\n"
+       "# score does not depend on the other turns of the batch (see MODEL_CARD.md).\n",
+    0: "# Weight-only or per-row quantization: a turn's scores do not depend on its batch mates, so\n"
+       "# turns are batched (see MODEL_CARD.md).\n",
+}
 
 
 def sha256(path):
@@ -52,6 +66,10 @@ def main():
     ap.add_argument("onnx")
     ap.add_argument("--tokenizer", default="/work/scratch/convqa-vocab/tokenizer.json")
     ap.add_argument("--model-dir", default=os.path.join(REPO, "models", "convqa-e5-small"))
+    ap.add_argument("--name", default="", help="for a new manifest (default: the folder's name)")
+    ap.add_argument("--version", default="1.0.0", help="for a new manifest")
+    ap.add_argument("--max-batch", type=int, default=1, help="for a new manifest: 1 for dynamically "
+                    "quantized models (batch-dependent outputs), more for batch-invariant ones")
     args = ap.parse_args()
     os.makedirs(args.model_dir, exist_ok=True)
     dst_model = os.path.join(args.model_dir, "model.onnx")
@@ -71,7 +89,9 @@ def main():
             if n != 1:
                 sys.exit(f"{man}: expected one sha256 line for {key}, found {n}")
     else:
-        text = MANIFEST.format(**sums)
+        text = MANIFEST.format(**sums, name=args.name or os.path.basename(os.path.abspath(args.model_dir)),
+                               version=args.version, max_batch=args.max_batch,
+                               batch_note=BATCH_NOTES[1 if args.max_batch == 1 else 0])
     with open(man, "w", encoding="utf-8", newline="\n") as f:
         f.write(text)
     for name, p in (("model.onnx", dst_model), ("tokenizer.json", dst_tok)):
