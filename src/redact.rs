@@ -67,6 +67,33 @@ pub struct Redacted {
 }
 
 impl Redacted {
+    /// `self` followed by `next`, a redaction of `self.text`, as one redaction of the original.
+    /// `next`'s findings lie between `self`'s tags (they cannot contain a bracket).
+    fn then(self, next: Redacted) -> Redacted {
+        // An offset of `self.text` outside the tags, back in the original.
+        let to_original = |p: usize| {
+            let before = self.redactions.iter().take_while(|r| r.redacted.end <= p);
+            let shift: isize =
+                before.map(|r| r.redacted.len() as isize - r.original.len() as isize).sum();
+            p.saturating_add_signed(-shift)
+        };
+        let mut redactions = Vec::with_capacity(self.redactions.len() + next.redactions.len());
+        let mut old = self.redactions.iter().peekable();
+        for n in &next.redactions {
+            while let Some(r) = old.next_if(|r| r.redacted.end <= n.original.start) {
+                let (start, end) = next.map_span(r.redacted.start, r.redacted.end);
+                redactions.push(Redaction { redacted: start..end, ..r.clone() });
+            }
+            let original = to_original(n.original.start)..to_original(n.original.end);
+            redactions.push(Redaction { original, ..n.clone() });
+        }
+        for r in old {
+            let (start, end) = next.map_span(r.redacted.start, r.redacted.end);
+            redactions.push(Redaction { redacted: start..end, ..r.clone() });
+        }
+        Redacted { text: next.text, redactions }
+    }
+
     /// Maps a byte span of the original text to the redacted text. A span that touches a
     /// redacted piece grows to cover its whole tag.
     pub fn map_span(&self, start: usize, end: usize) -> (usize, usize) {
@@ -204,9 +231,18 @@ fn classify_number(s: &str) -> Option<PiiKind> {
     phone.then_some(PiiKind::Phone)
 }
 
-fn boundary_ok(text: &str, r: &Range<usize>, word: impl Fn(char) -> bool) -> bool {
-    let before = text[..r.start].chars().next_back();
-    let after = text[r.end..].chars().next();
+/// Whether `r` stands alone: no `word` character right before or after it. A neighbour inside
+/// an earlier finding (`taken`) is no word: it becomes a tag, so `a@b.co13812345678` loses its
+/// phone number on the first pass as `[EMAIL]13812345678` would on a second (issue 8).
+fn boundary_ok(
+    text: &str,
+    r: &Range<usize>,
+    word: impl Fn(char) -> bool,
+    taken: &[(PiiKind, Range<usize>)],
+) -> bool {
+    let covered = |at: usize| taken.iter().any(|(_, f)| f.start <= at && at < f.end);
+    let before = text[..r.start].chars().next_back().filter(|c| !covered(r.start - c.len_utf8()));
+    let after = text[r.end..].chars().next().filter(|_| !covered(r.end));
     !before.is_some_and(&word) && !after.is_some_and(&word)
 }
 
@@ -232,17 +268,19 @@ impl Redactor {
         if self.wants(PiiKind::Ip) {
             for m in IPV4.find_iter(text) {
                 let ok = m.as_str().split('.').all(|o| o.parse::<u8>().is_ok());
-                if ok && boundary_ok(text, &m.range(), |c| c.is_ascii_digit() || c == '.') {
+                let digit_or_dot = |c: char| c.is_ascii_digit() || c == '.';
+                if ok && boundary_ok(text, &m.range(), digit_or_dot, &found) {
                     found.push((PiiKind::Ip, m.range()));
                 }
             }
             if text.contains(':') {
+                let emails = found.clone();
                 for m in IPV6.find_iter(text) {
                     let s = m.as_str().trim_end_matches(':');
                     let is_hex = |c: char| c.is_ascii_hexdigit();
                     if s.matches(':').count() >= 2 && s.parse::<Ipv6Addr>().is_ok() {
                         let r = m.start()..m.start() + s.len();
-                        if boundary_ok(text, &r, |c| is_hex(c) || c == ':') {
+                        if boundary_ok(text, &r, |c| is_hex(c) || c == ':', &emails) {
                             found.push((PiiKind::Ip, r));
                         }
                     }
@@ -255,7 +293,7 @@ impl Redactor {
                 let s = m.as_str().trim_end_matches([' ', '-']);
                 let r = m.start()..m.start() + s.len();
                 let word = |c: char| c.is_alphanumeric() && !('\u{4e00}'..='\u{9fff}').contains(&c);
-                if !boundary_ok(text, &r, word) {
+                if !boundary_ok(text, &r, word, &found) {
                     continue;
                 }
                 if let Some(k) = classify_number(s).filter(|&k| self.wants(k)) {
@@ -273,8 +311,24 @@ impl Redactor {
         out
     }
 
-    /// The text with every finding replaced by its tag.
+    /// The text with every finding replaced by its tag. Redacting the result again changes
+    /// nothing (issue 8): findings compete for characters (an e-mail whose local part starts
+    /// inside a number, an IPv4 address glued to a phone number), and what the winner leaves of
+    /// the loser may be PII on its own, so the result is searched again until nothing is found.
+    /// This ends: no finding can contain a tag's brackets, so each pass tags text that was not.
     pub fn redact(&self, text: &str) -> Redacted {
+        let mut red = self.redact_once(text);
+        while !red.redactions.is_empty() {
+            let again = self.redact_once(&red.text);
+            if again.redactions.is_empty() {
+                break;
+            }
+            red = red.then(again);
+        }
+        red
+    }
+
+    fn redact_once(&self, text: &str) -> Redacted {
         let mut out = String::with_capacity(text.len());
         let mut redactions = Vec::new();
         let mut pos = 0;

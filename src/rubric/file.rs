@@ -78,6 +78,10 @@ fn default_first_limit() -> f64 {
 fn default_reply_limit() -> f64 {
     180.0
 }
+/// The largest dimension weight and first-response weight: weights are relative, and with
+/// subscores of at most 100 the weighted sums stay finite.
+const MAX_WEIGHT: f64 = 100.0;
+
 fn default_first_weight() -> f64 {
     2.0
 }
@@ -158,11 +162,13 @@ pub(super) fn parse(
     }
     let w = &file.weights;
     let weights = [w.responsiveness, w.empathy, w.compliance, w.sentiment, w.politeness];
+    // At most 100 (like rule weights), so weight × subscore cannot overflow to an infinite or
+    // NaN qa_score (issue 8: `responsiveness = 1e307` loaded and scored inf).
     for (d, v) in Dimension::ALL.iter().zip(weights) {
-        if !(v.is_finite() && v >= 0.0) {
+        if !(0.0..=MAX_WEIGHT).contains(&v) {
             return Err(field_err(
                 &format!("weights.{}", d.as_str()),
-                format!("must be a number >= 0, got {v}"),
+                format!("must be a number from 0 to {MAX_WEIGHT}, got {v}"),
             ));
         }
     }
@@ -254,7 +260,15 @@ fn timing(
             slot.reply_secs = positive(&format!("timing.channel.{name}.reply_limit_secs"), v)?;
         }
     }
-    let first_response_weight = positive("timing.first_response_weight", t.first_response_weight)?;
+    let first_response_weight = match t.first_response_weight {
+        w if w > 0.0 && w <= MAX_WEIGHT => w,
+        w => {
+            return Err(field_err(
+                "timing.first_response_weight",
+                format!("must be above 0 and at most {MAX_WEIGHT}, got {w}"),
+            ));
+        }
+    };
     let unanswered_exempt = signal_rules(
         &t.unanswered_exempt_signals,
         rules,
