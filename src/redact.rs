@@ -234,6 +234,49 @@ fn classify_number(s: &str) -> Option<PiiKind> {
 /// Whether `r` stands alone: no `word` character right before or after it. A neighbour inside
 /// an earlier finding (`taken`) is no word: it becomes a tag, so `a@b.co13812345678` loses its
 /// phone number on the first pass as `[EMAIL]13812345678` would on a second (issue 8).
+/// Most groups of a separated number run that are tried in sub-runs (bounds the search).
+const MAX_GROUPS: usize = 12;
+
+/// PII made of whole groups of a run of digit groups separated by single spaces or dashes
+/// (byte ranges within `s`).
+fn groups_pii(s: &str) -> Vec<(PiiKind, Range<usize>)> {
+    let mut groups: Vec<Range<usize>> = Vec::new();
+    let mut start = None;
+    for (i, c) in s.char_indices() {
+        let sep = c == ' ' || c == '-';
+        match (sep, start) {
+            (false, None) => start = Some(i),
+            (true, Some(st)) => {
+                groups.push(st..i);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(st) = start {
+        groups.push(st..s.len());
+    }
+    if groups.len() < 2 || groups.len() > MAX_GROUPS {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut first = 0;
+    while first < groups.len() {
+        let hit = (first + 1..=groups.len()).rev().find_map(|last| {
+            let r = groups[first].start..groups[last - 1].end;
+            classify_number(&s[r.clone()]).map(|k| (k, r, last))
+        });
+        match hit {
+            Some((k, r, last)) if !(first == 0 && last == groups.len()) => {
+                out.push((k, r));
+                first = last;
+            }
+            _ => first += 1,
+        }
+    }
+    out
+}
+
 fn boundary_ok(
     text: &str,
     r: &Range<usize>,
@@ -298,7 +341,17 @@ impl Redactor {
                 }
                 if let Some(k) = classify_number(s).filter(|&k| self.wants(k)) {
                     found.push((k, r));
+                    continue;
                 }
+                // Not PII as a whole: a phone or card may sit inside a longer run of
+                // space-separated numbers ("13812345678 2 units"). Try runs of whole groups,
+                // longest first from each group, so a number is never split mid-group.
+                found.extend(
+                    groups_pii(s)
+                        .into_iter()
+                        .filter(|(k, _)| self.wants(*k))
+                        .map(|(k, g)| (k, r.start + g.start..r.start + g.end)),
+                );
             }
         }
         found.sort_by_key(|(k, r)| (r.start, std::cmp::Reverse(r.end), *k));
@@ -407,6 +460,13 @@ mod tests {
     fn ip_addresses_v4_and_v6() {
         assert_eq!(r("from 192.168.1.20, then 2001:db8::8a2e:370:7334."), "from [IP], then [IP].");
         assert_eq!(r("version 1.2.3.400 and 10:30:45"), "version 1.2.3.400 and 10:30:45");
+    }
+
+    #[test]
+    fn pii_inside_a_longer_run_of_spaced_numbers_is_found() {
+        assert_eq!(r("13812345678 2 units"), "[PHONE] 2 units");
+        assert_eq!(r("卡 4111 1111 1111 1111 5 件"), "卡 [CARD] 5 件");
+        assert_eq!(r("订单 2026 1105 0001 3 件"), "订单 2026 1105 0001 3 件");
     }
 
     #[test]

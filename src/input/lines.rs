@@ -1,8 +1,8 @@
 //! A line reader with a hard length limit, so one giant line can never take the memory with it.
 //!
 //! Lines are returned as bytes (UTF-8 is checked by the parser, which reports where it breaks),
-//! without the trailing `\n` or `\r\n`; a UTF-8 byte-order mark at the start of the stream is
-//! dropped.
+//! without the trailing `\n` or `\r\n`; a UTF-8 byte-order mark at the start of any line is dropped
+//! (files concatenated from exports that each had one).
 
 use std::io::{self, BufRead};
 
