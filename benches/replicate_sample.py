@@ -1,6 +1,7 @@
 """Writes the committed sample conversations (data/sample) N times over, with unique ids, as one
-JSONL file: a quick, deterministic corpus for end-to-end timing. It is the sample's text, not a
-realistic distribution of sizes (a proper corpus generator is future work).
+JSONL file: a quick, deterministic corpus for `bash benches/e2e.sh --no-models`. It is the sample's
+text, not a realistic distribution of sizes; the model bench (`benches/e2e.sh`) and the scaling
+bench (`benches/scaling.sh`) use the synthetic corpus of `convqa generate` instead.
 
 Usage: python3 benches/replicate_sample.py N OUT.jsonl
 """

@@ -1,0 +1,121 @@
+"""Models-only bench (issue 7): the model alone on the pre-tokenized turns of a corpus, laid out as
+convqa runs it — the upper limit of `convqa score`'s throughput, since nothing can be faster than
+the model.
+
+    python benches/models_only.py CORPUS.jsonl [--model models/convqa-e5-small]
+                                  [--sessions 2] [--intra-threads 1] [--json FILE]
+
+Layout, as in src/model/mod.rs: the same ONNX Runtime (the `onnxruntime` 1.31.1 wheel, whose
+library convqa loads), one session per worker thread (`--sessions`, default 2 = convqa's default
+`--threads` on this 2-core machine), each with `--intra-threads` ONNX Runtime threads (1) and all
+graph optimizations; one turn per call (the manifest's `max_batch = 1`); every customer and agent
+turn (system turns are not scored), with the manifest's prefix and max length. Workers take the
+next turn from a shared counter (convqa's rayon pool steals work the same way); `session.run`
+releases the GIL, so two Python threads run two inferences at once.
+
+Untimed: reading the corpus, tokenizing (the `tokenizers` library, as convqa) and building the
+input tensors. Timed: only the `session.run` calls. Prints turns/s (and conversations/s and MB/s
+of the corpus at that rate, to compare with the end-to-end runs).
+"""
+
+import argparse
+import json
+import os
+import threading
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("corpus")
+    ap.add_argument("--model", default="models/convqa-e5-small")
+    ap.add_argument("--sessions", type=int, default=2)
+    ap.add_argument("--intra-threads", type=int, default=1)
+    ap.add_argument("--json", help="also write the result as JSON here")
+    args = ap.parse_args()
+
+    folder = Path(args.model)
+    with open(folder / "manifest.toml", "rb") as f:
+        manifest = tomllib.load(f)
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=manifest["max_length"])
+    tokenizer.no_padding()
+
+    conversations = 0
+    texts = []
+    with open(args.corpus, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                conversations += 1
+                texts += [t["text"] for t in json.loads(line)["turns"] if t["speaker"] != "system"]
+    encodings = tokenizer.encode_batch([manifest["prefix"] + t for t in texts])
+    inputs = []
+    for e in encodings:
+        ids = np.array([e.ids], dtype=np.int64)
+        inputs.append({manifest["inputs"][0]: ids, manifest["inputs"][1]: np.ones_like(ids)})
+    outputs = [manifest["heads"][h]["output"] for h in ("sentiment", "politeness")]
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = args.intra_threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sessions = [
+        ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        for _ in range(args.sessions)
+    ]
+
+    results = [None] * len(inputs)
+    lock = threading.Lock()
+    next_turn = [0]
+
+    def worker(session):
+        while True:
+            with lock:
+                i = next_turn[0]
+                next_turn[0] += 1
+            if i >= len(inputs):
+                return
+            results[i] = session.run(outputs, inputs[i])
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in sessions]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    secs = time.perf_counter() - started
+    assert all(r is not None for r in results)
+
+    size = os.path.getsize(args.corpus)
+    tokens = sum(len(e.ids) for e in encodings)
+    result = {
+        "conversations": conversations,
+        "turns": len(inputs),
+        "tokens": tokens,
+        "bytes": size,
+        "sessions": args.sessions,
+        "intra_threads": args.intra_threads,
+        "seconds": secs,
+        "turns_per_sec": len(inputs) / secs,
+        "conversations_per_sec": conversations / secs,
+        "mb_per_sec": size / 1e6 / secs,
+    }
+    print(
+        f"models-only ({args.sessions} sessions x {args.intra_threads} ORT thread): "
+        f"{len(inputs)} turns ({tokens / len(inputs):.1f} tokens each) of {conversations} conversations "
+        f"in {secs:.2f} s: {result['turns_per_sec']:,.0f} turns/s"
+    )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
