@@ -132,6 +132,6 @@ impl Conversation {
             field(&t.ts.to_rfc3339());
             field(&t.text);
         }
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        crate::hex(&h.finalize())
     }
 }

@@ -210,8 +210,7 @@ impl InputReader {
                     stats.bytes = reader.get_ref().get_ref().bytes;
                     stats.sha256 = {
                         use sha2::Digest;
-                        let h = reader.get_ref().get_ref().hash.clone().finalize();
-                        h.iter().map(|b| format!("{b:02x}")).collect()
+                        crate::hex(&reader.get_ref().get_ref().hash.clone().finalize())
                     };
                     self.bytes_done += stats.bytes;
                     self.current = None;

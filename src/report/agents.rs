@@ -8,6 +8,7 @@ use super::contacts::{Fcr, rate};
 use super::period::{PeriodKind, local_day};
 use super::{AgentPeriod, Dist, Overview, ReportInput, ReportOptions, SkillGap, TeamGap};
 use crate::rubric::Dimension;
+use crate::score::{round1, round3};
 
 /// Linear-interpolated quantile of sorted values (q in 0..=1).
 pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
@@ -17,14 +18,6 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
     let pos = q * (sorted.len() - 1) as f64;
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
     Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64))
-}
-
-fn round1(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
-}
-
-fn round3(v: f64) -> f64 {
-    (v * 1000.0).round() / 1000.0
 }
 
 fn dist(values: impl Iterator<Item = f64>) -> Dist {
@@ -53,12 +46,20 @@ fn share(values: impl Iterator<Item = bool>) -> Option<f64> {
     rate(values.map(Some)).map(round3)
 }
 
-/// Local day of every conversation, and the first day of the range.
-fn days(input: &ReportInput, opts: &ReportOptions) -> (Vec<NaiveDate>, Option<NaiveDate>) {
-    let days: Vec<NaiveDate> =
-        input.conversations.iter().map(|c| local_day(c.started_at, opts.tz)).collect();
-    let first = days.iter().min().copied();
-    (days, first)
+/// The local day of every conversation (in the report's time zone) and the first day of the
+/// range: computed once per report, used by every table.
+pub struct Days {
+    pub of: Vec<NaiveDate>,
+    pub first: Option<NaiveDate>,
+}
+
+impl Days {
+    pub fn new(input: &ReportInput, opts: &ReportOptions) -> Days {
+        let of: Vec<NaiveDate> =
+            input.conversations.iter().map(|c| local_day(c.started_at, opts.tz)).collect();
+        let first = of.iter().min().copied();
+        Days { of, first }
+    }
 }
 
 /// Rows for one group of conversations (one agent or the team, one period).
@@ -118,14 +119,14 @@ fn failing_rules(input: &ReportInput) -> HashMap<usize, Vec<&str>> {
     map
 }
 
-pub fn agent_periods(input: &ReportInput, fcr: &Fcr, opts: &ReportOptions) -> Vec<AgentPeriod> {
-    let (days, Some(first)) = days(input, opts) else { return vec![] };
+pub fn agent_periods(input: &ReportInput, fcr: &Fcr, days: &Days) -> Vec<AgentPeriod> {
+    let Some(first) = days.first else { return vec![] };
     let failing = failing_rules(input);
     // (kind, period_start, agent or None for team) -> conversation indexes
     let mut groups: BTreeMap<(PeriodKind, NaiveDate, Option<&str>), Vec<usize>> = BTreeMap::new();
     for (i, c) in input.conversations.iter().enumerate() {
         for kind in PeriodKind::ALL {
-            let start = kind.start(days[i], first);
+            let start = kind.start(days.of[i], first);
             groups.entry((kind, start, Some(c.agent_id.as_str()))).or_default().push(i);
             groups.entry((kind, start, None)).or_default().push(i);
         }
@@ -168,12 +169,12 @@ pub fn agent_periods(input: &ReportInput, fcr: &Fcr, opts: &ReportOptions) -> Ve
 pub fn skill_gaps(
     input: &ReportInput,
     rows: &[AgentPeriod],
+    days: &Days,
     opts: &ReportOptions,
 ) -> (Vec<SkillGap>, Vec<TeamGap>) {
     let g = opts.gaps;
     let mut gaps = Vec::new();
     let mut team = Vec::new();
-    let (days, first) = days(input, opts);
     let mut periods: BTreeMap<(PeriodKind, NaiveDate), Vec<&AgentPeriod>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.scope == "agent") {
         periods.entry((r.period, r.period_start)).or_default().push(r);
@@ -210,7 +211,7 @@ pub fn skill_gaps(
                 if m < p25 && m <= median - g.min_points {
                     let agent = r.agent_id.clone().unwrap_or_default();
                     gaps.push(SkillGap {
-                        examples: worst_examples(input, &days, first, *kind, *start, &agent, d),
+                        examples: worst_examples(input, days, *kind, *start, &agent, d),
                         agent_id: agent,
                         period: *kind,
                         period_start: *start,
@@ -229,28 +230,26 @@ pub fn skill_gaps(
 
 fn worst_examples(
     input: &ReportInput,
-    days: &[NaiveDate],
-    first: Option<NaiveDate>,
+    days: &Days,
     kind: PeriodKind,
     start: NaiveDate,
     agent: &str,
     d: Dimension,
 ) -> Vec<String> {
-    let first = first.unwrap_or(start);
+    let first = days.first.unwrap_or(start);
     let mut mine: Vec<(f64, &str)> = input
         .conversations
         .iter()
         .enumerate()
-        .filter(|(i, c)| c.agent_id == agent && kind.start(days[*i], first) == start)
+        .filter(|(i, c)| c.agent_id == agent && kind.start(days.of[*i], first) == start)
         .filter_map(|(_, c)| c.subscores[d as usize].map(|s| (s, c.conversation_id.as_str())))
         .collect();
     mine.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
     mine.into_iter().take(3).map(|(_, id)| id.to_string()).collect()
 }
 
-pub fn overview(input: &ReportInput, fcr: &Fcr, opts: &ReportOptions) -> Overview {
+pub fn overview(input: &ReportInput, fcr: &Fcr, days: &Days, opts: &ReportOptions) -> Overview {
     let convs = &input.conversations;
-    let (days, first) = days(input, opts);
     let mut histogram = [0usize; 10];
     for c in convs {
         histogram[((c.qa_score / 10.0).floor().max(0.0) as usize).min(9)] += 1;
@@ -265,8 +264,8 @@ pub fn overview(input: &ReportInput, fcr: &Fcr, opts: &ReportOptions) -> Overvie
         conversations: convs.len(),
         passed: convs.iter().filter(|c| c.passed).count(),
         agents: agents.len(),
-        first_day: first,
-        last_day: days.iter().max().copied(),
+        first_day: days.first,
+        last_day: days.of.iter().max().copied(),
         qa_mean: mean(convs.iter().map(|c| c.qa_score)).map(round1),
         score_histogram: histogram,
         dimension_means: std::array::from_fn(|d| {
@@ -341,8 +340,9 @@ mod tests {
         let input = team();
         let opts = ReportOptions::default();
         let fcr = super::super::contacts::first_contact_resolution(&input.conversations, 7);
-        let rows = agent_periods(&input, &fcr, &opts);
-        let (gaps, team_gaps) = skill_gaps(&input, &rows, &opts);
+        let days = Days::new(&input, &opts);
+        let rows = agent_periods(&input, &fcr, &days);
+        let (gaps, team_gaps) = skill_gaps(&input, &rows, &days, &opts);
         let all: Vec<(&str, Dimension)> = gaps
             .iter()
             .filter(|g| g.period == PeriodKind::All)
@@ -360,7 +360,7 @@ mod tests {
         let input = team();
         let opts = ReportOptions::default();
         let fcr = super::super::contacts::first_contact_resolution(&input.conversations, 7);
-        let rows = agent_periods(&input, &fcr, &opts);
+        let rows = agent_periods(&input, &fcr, &Days::new(&input, &opts));
         let weeks: Vec<&AgentPeriod> = rows
             .iter()
             .filter(|r| r.period == PeriodKind::Week && r.agent_id.as_deref() == Some("weak"))

@@ -325,10 +325,11 @@ pub enum ReportError {
 /// Builds the report (pure).
 pub fn build(input: &ReportInput, opts: &ReportOptions) -> Report {
     let fcr = contacts::first_contact_resolution(&input.conversations, opts.repeat_window_days);
-    let agents = agents::agent_periods(input, &fcr, opts);
-    let (skill_gaps, team_gaps) = agents::skill_gaps(input, &agents, opts);
+    let days = agents::Days::new(input, opts);
+    let agents = agents::agent_periods(input, &fcr, &days);
+    let (skill_gaps, team_gaps) = agents::skill_gaps(input, &agents, &days, opts);
     Report {
-        overview: agents::overview(input, &fcr, opts),
+        overview: agents::overview(input, &fcr, &days, opts),
         queue: queue::review_queue(input, &opts.queue),
         agents,
         skill_gaps,

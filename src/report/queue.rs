@@ -199,7 +199,7 @@ pub fn review_queue(input: &ReportInput, opts: &QueueOptions) -> Vec<QueueEntry>
                 started_at: conv.started_at,
                 qa_score: conv.qa_score,
                 passed: conv.passed,
-                priority: (c.priority * 10.0).round() / 10.0,
+                priority: crate::score::round1(c.priority),
                 selection,
                 reasons: c.reasons,
                 evidence: evidence(flags_of(c.conv)),

@@ -177,7 +177,7 @@ pub fn agents_batch(rows: &[AgentPeriod]) -> Result<RecordBatch, ArrowError> {
         dates(rows.iter().map(|r| r.period_start)),
         ints(rows.iter().map(|r| count(r.conversations))),
         ints(rows.iter().map(|r| count(r.passed))),
-        floats(rows.iter().map(|r| Some((r.pass_rate() * 1000.0).round() / 1000.0))),
+        floats(rows.iter().map(|r| Some(crate::score::round3(r.pass_rate())))),
     ];
     fields.extend(dist_columns("qa"));
     columns.extend(dist_arrays(rows, |r| r.qa));
