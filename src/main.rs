@@ -55,16 +55,8 @@ enum Command {
         /// Say what the run does on stderr (rubric, model, rejects); RUST_LOG=convqa=debug for more.
         #[arg(long, short)]
         verbose: bool,
-        /// Model folder (model.onnx, tokenizer.json, manifest.toml).
-        #[arg(long, default_value = convqa::model::DEFAULT_MODEL_DIR, conflicts_with = "no_models")]
-        model: PathBuf,
-        /// Skip the model stage: sentiment and politeness columns are null and left out of qa_score.
-        #[arg(long)]
-        no_models: bool,
-        /// ONNX Runtime library [default: $ORT_DYLIB_PATH, next to the executable, or
-        /// runtime/libonnxruntime.so.1.31.1 as placed by scripts/fetch-onnxruntime.sh].
-        #[arg(long)]
-        ort_lib: Option<PathBuf>,
+        #[command(flatten)]
+        model_args: ModelArgs,
         /// Personal data replaced in every text written out: `all`, `none`, or a comma list of
         /// email, phone, card, id_number, ip. Scoring always sees the original text.
         #[arg(long, default_value = "all", value_parser = parse_redact)]
@@ -95,15 +87,8 @@ enum Command {
         /// Rubric TOML file [default: the built-in rubric/default.toml].
         #[arg(long)]
         rubric: Option<PathBuf>,
-        /// Model folder.
-        #[arg(long, default_value = convqa::model::DEFAULT_MODEL_DIR, conflicts_with = "no_models")]
-        model: PathBuf,
-        /// Evaluate the rubric without the model (conversation level only).
-        #[arg(long)]
-        no_models: bool,
-        /// ONNX Runtime library (as for `score`).
-        #[arg(long)]
-        ort_lib: Option<PathBuf>,
+        #[command(flatten)]
+        model_args: ModelArgs,
         /// Also write the results as JSON here.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -223,8 +208,7 @@ fn eval(
     turns: &[PathBuf],
     conversations: Option<(PathBuf, PathBuf)>,
     rubric: Option<PathBuf>,
-    model: Option<PathBuf>,
-    ort_lib: Option<PathBuf>,
+    model_args: &ModelArgs,
     out: Option<PathBuf>,
 ) -> Result<(), convqa::eval::EvalError> {
     use convqa::eval::{EvalError, EvalReport};
@@ -244,8 +228,10 @@ fn eval(
         None => convqa::rubric::Rubric::default_rubric(&segmenter)?,
     };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let model = match &model {
-        Some(dir) => Some(convqa::model::ModelStage::load(dir, ort_lib.as_deref(), workers)?),
+    let model = match model_args.dir() {
+        Some(dir) => {
+            Some(convqa::model::ModelStage::load(&dir, model_args.ort_lib.as_deref(), workers)?)
+        }
         None => None,
     };
     let mut report = EvalReport {
@@ -290,6 +276,29 @@ fn report(dir: &std::path::Path, args: &ReportArgs, quiet: bool) -> ExitCode {
                 convqa::report::ReportError::Output(_) => exit::OUTPUT,
             })
         }
+    }
+}
+
+/// Which model runs (`score`, `eval`).
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// Model folder (model.onnx, tokenizer.json, manifest.toml).
+    #[arg(long, default_value = convqa::model::DEFAULT_MODEL_DIR, conflicts_with = "no_models")]
+    model: PathBuf,
+    /// Skip the model stage: sentiment and politeness are null and left out of qa_score (`eval`
+    /// then measures the rubric only).
+    #[arg(long)]
+    no_models: bool,
+    /// ONNX Runtime library [default: $ORT_DYLIB_PATH, next to the executable, or
+    /// runtime/libonnxruntime.so.1.31.1 as placed by scripts/fetch-onnxruntime.sh].
+    #[arg(long)]
+    ort_lib: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// The model folder, or `None` with `--no-models`.
+    fn dir(&self) -> Option<PathBuf> {
+        (!self.no_models).then(|| self.model.clone())
     }
 }
 
@@ -341,9 +350,7 @@ fn main() -> ExitCode {
             progress,
             quiet,
             verbose,
-            model,
-            no_models,
-            ort_lib,
+            model_args,
             redact,
             incremental,
             report: with_report,
@@ -365,8 +372,8 @@ fn main() -> ExitCode {
                 },
                 max_turns: max_turns.max(1),
                 strict,
-                model: (!no_models).then_some(model),
-                ort_lib,
+                model: model_args.dir(),
+                ort_lib: model_args.ort_lib,
                 redact: redact.0,
                 incremental,
             };
@@ -414,16 +421,9 @@ fn main() -> ExitCode {
             }
         }
         Command::Report { dir, report_args } => report(&dir, &report_args, false),
-        Command::Eval { turns, conversations, labels, rubric, model, no_models, ort_lib, out } => {
+        Command::Eval { turns, conversations, labels, rubric, model_args, out } => {
             init_logging(false, false);
-            match eval(
-                &turns,
-                conversations.zip(labels),
-                rubric,
-                (!no_models).then_some(model),
-                ort_lib,
-                out,
-            ) {
+            match eval(&turns, conversations.zip(labels), rubric, &model_args, out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("convqa: error: {e}");
