@@ -983,18 +983,12 @@ def cmd_train(args):
     log(f"setup {time.time() - t0:.1f}s; params {sum(p.numel() for p in model.parameters()):,}, trainable "
         f"{sum(p.numel() for p in model.parameters() if p.requires_grad):,}")
     step, epoch, pos, history, best = 0, 0, 0, [], -1.0
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
-        random.setstate(ckpt["rng"]["python"])
-        np.random.set_state(ckpt["rng"]["numpy"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        step, epoch, pos = ckpt["step"], ckpt["epoch"], ckpt["pos"]
-        history, best = ckpt["history"], ckpt["best"]
+    resumed = ckpt is not None
+    if resumed:
+        step, epoch, pos, history, best = train.restore_checkpoint(ckpt, model, opt, sched)
         del ckpt
     t_eval = 0.0
-    if ckpt is None and args.eval_every:
+    if not resumed and args.eval_every:
         te = time.time()
         res = kd_evaluate(model, dev, chat_dev)
         t_eval = time.time() - te
@@ -1002,12 +996,8 @@ def cmd_train(args):
             + f" [{t_eval:.0f}s]")
 
     def save_last():
-        train.atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                           "scheduler": sched.state_dict(),
-                           "rng": {"python": random.getstate(), "numpy": np.random.get_state(),
-                                   "torch": torch.get_rng_state()},
-                           "step": step, "epoch": epoch, "pos": pos, "args": vars(args),
-                           "history": history, "best": best}, last_path)
+        train.atomic_save(train.checkpoint(model, opt, sched, step, epoch, pos, args, history, best),
+                          last_path)
 
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *a: stop.update(flag=True))

@@ -216,6 +216,27 @@ def atomic_save(obj, path):
     os.replace(tmp, path)
 
 
+def checkpoint(model, opt, sched, step, epoch, pos, args, history, best):
+    """Everything a run needs to continue bit for bit: weights, optimizer, schedule, RNGs, position."""
+    return {"model": model.state_dict(), "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "rng": {"python": random.getstate(), "numpy": np.random.get_state(),
+                    "torch": torch.get_rng_state()},
+            "step": step, "epoch": epoch, "pos": pos, "args": vars(args),
+            "history": history, "best": best}
+
+
+def restore_checkpoint(ckpt, model, opt, sched):
+    """Loads `checkpoint()`'s state back; returns (step, epoch, pos, history, best)."""
+    model.load_state_dict(ckpt["model"])
+    opt.load_state_dict(ckpt["optimizer"])
+    sched.load_state_dict(ckpt["scheduler"])
+    random.setstate(ckpt["rng"]["python"])
+    np.random.set_state(ckpt["rng"]["numpy"])
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    return ckpt["step"], ckpt["epoch"], ckpt["pos"], ckpt["history"], ckpt["best"]
+
+
 def make_optimizer(model, args):
     import torch
     enc_decay, enc_nodecay, head = [], [], []
@@ -323,23 +344,11 @@ def main():
 
     step, epoch, pos, history, best = 0, 0, 0, [], -1.0
     if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
-        random.setstate(ckpt["rng"]["python"])
-        np.random.set_state(ckpt["rng"]["numpy"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        step, epoch, pos = ckpt["step"], ckpt["epoch"], ckpt["pos"]
-        history, best = ckpt["history"], ckpt["best"]
+        step, epoch, pos, history, best = restore_checkpoint(ckpt, model, opt, sched)
         del ckpt
 
     def save_last():
-        atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                     "scheduler": sched.state_dict(),
-                     "rng": {"python": random.getstate(), "numpy": np.random.get_state(),
-                             "torch": torch.get_rng_state()},
-                     "step": step, "epoch": epoch, "pos": pos, "args": vars(args),
-                     "history": history, "best": best}, last_path)
+        atomic_save(checkpoint(model, opt, sched, step, epoch, pos, args, history, best), last_path)
 
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda *a: stop.update(flag=True))
