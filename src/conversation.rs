@@ -104,6 +104,34 @@ pub struct Conversation {
     pub origin: Origin,
 }
 
+/// A conversation for unit tests: turns as (speaker, seconds after 2026-11-02 09:00 +08:00); turn
+/// i's text is `turn {i}`.
+#[cfg(test)]
+pub(crate) fn test_conversation(channel: Channel, turns: &[(Speaker, i64)]) -> Conversation {
+    let t0 = DateTime::parse_from_rfc3339("2026-11-02T09:00:00+08:00").expect("valid time");
+    Conversation {
+        conversation_id: "c".into(),
+        agent_id: "a".into(),
+        channel,
+        customer_id: None,
+        started_at: None,
+        declared_language: None,
+        resolved: None,
+        csat: None,
+        tags: vec![],
+        turns: turns
+            .iter()
+            .enumerate()
+            .map(|(i, &(speaker, s))| Turn {
+                speaker,
+                text: format!("turn {i}"),
+                ts: t0 + chrono::Duration::seconds(s),
+            })
+            .collect(),
+        origin: Origin { file: "t".into(), line: 1 },
+    }
+}
+
 impl Conversation {
     /// SHA-256 (hex) of everything the conversation says — ids, channel, customer, start, declared
     /// language, resolved, csat, tags and every turn's speaker, timestamp and text — but not where

@@ -101,7 +101,7 @@ fn seconds(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::{Channel, Origin, Turn};
+    use crate::conversation::Channel;
     use crate::rubric::Limits;
 
     fn config() -> TimingConfig {
@@ -114,30 +114,7 @@ mod tests {
         }
     }
 
-    /// Turns as (speaker, seconds after 09:00:00).
-    fn conv(channel: Channel, turns: &[(Speaker, i64)]) -> Conversation {
-        let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-02T09:00:00+08:00").unwrap();
-        Conversation {
-            conversation_id: "c".into(),
-            agent_id: "a".into(),
-            channel,
-            customer_id: None,
-            started_at: None,
-            declared_language: None,
-            resolved: None,
-            csat: None,
-            tags: vec![],
-            turns: turns
-                .iter()
-                .map(|&(speaker, s)| Turn {
-                    speaker,
-                    text: String::new(),
-                    ts: t0 + chrono::Duration::seconds(s),
-                })
-                .collect(),
-            origin: Origin { file: "t".into(), line: 1 },
-        }
-    }
+    use crate::conversation::test_conversation as conv;
 
     use Speaker::{Agent as A, Customer as C, System as S};
 

@@ -121,27 +121,12 @@ pub fn model_scores(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::{Channel, Origin, Turn};
+    use crate::conversation::Channel;
 
+    /// Turns at one instant; turn i's text is `turn {i}`.
     fn conv(speakers: &[Speaker]) -> Conversation {
-        let ts = chrono::DateTime::parse_from_rfc3339("2026-11-02T09:00:00+08:00").unwrap();
-        Conversation {
-            conversation_id: "c1".into(),
-            agent_id: "a1".into(),
-            channel: Channel::Chat,
-            customer_id: None,
-            started_at: None,
-            declared_language: None,
-            resolved: None,
-            csat: None,
-            tags: vec![],
-            turns: speakers
-                .iter()
-                .enumerate()
-                .map(|(i, &speaker)| Turn { speaker, text: format!("turn {i}"), ts })
-                .collect(),
-            origin: Origin { file: "t.jsonl".into(), line: 1 },
-        }
+        let turns: Vec<(Speaker, i64)> = speakers.iter().map(|&s| (s, 0)).collect();
+        crate::conversation::test_conversation(Channel::Chat, &turns)
     }
 
     fn out(positive: f32, polite: f32) -> Option<TurnModelOutput> {
