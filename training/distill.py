@@ -224,6 +224,16 @@ def quantize_embeddings(src, dst):
     export.set_ir(dst)
 
 
+def graph_tables(g):
+    """{initializer name: tensor} and {value name: how many node inputs read it} of a graph."""
+    inits = {i.name: i for i in g.initializer}
+    uses = {}
+    for n in g.node:
+        for i in n.input:
+            uses[i] = uses.get(i, 0) + 1
+    return inits, uses
+
+
 def quantize_matmul_weights(src, dst, bits=8, block=32, accuracy_level=4):
     """Every MatMul with a 2-D constant weight -> com.microsoft MatMulNBits (symmetric, blockwise
     along K, `bits` 8 or 4). Weight-only: with accuracy_level 4 ONNX Runtime quantizes the
@@ -234,11 +244,7 @@ def quantize_matmul_weights(src, dst, bits=8, block=32, accuracy_level=4):
     import export
     m = onnx.load(src)
     g = m.graph
-    inits = {i.name: i for i in g.initializer}
-    uses = {}
-    for n in g.node:
-        for i in n.input:
-            uses[i] = uses.get(i, 0) + 1
+    inits, uses = graph_tables(g)
     nodes, drop, added = [], set(), []
     for n in g.node:
         w = inits.get(n.input[1]) if n.op_type == "MatMul" and len(n.input) == 2 else None
@@ -291,11 +297,7 @@ def quantize_rows(src, dst, symmetric=False):
     import export
     m = onnx.load(src)
     g = m.graph
-    inits = {i.name: i for i in g.initializer}
-    uses = {}
-    for n in g.node:
-        for i in n.input:
-            uses[i] = uses.get(i, 0) + 1
+    inits, uses = graph_tables(g)
     nodes, drop, added, quantized = [], set(), [], {}
     consts = {"row8_255": np.array(255.0, np.float32), "row8_eps": np.array(1e-8, np.float32),
               "row8_127": np.array(127.0, np.float32), "row8_128": np.array(128.0, np.float32),

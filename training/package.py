@@ -11,7 +11,6 @@ exists, only its two sha256 values are replaced (max_batch, [thresholds] etc. ar
 Run parity.py afterwards (parity.jsonl depends on model.onnx).
 """
 import argparse
-import hashlib
 import os
 import re
 import shutil
@@ -19,6 +18,9 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+from fetch_assets import sha256  # noqa: E402
 
 MANIFEST = '''name = "{name}"
 version = "{version}"
@@ -51,14 +53,6 @@ BATCH_NOTES = {
     0: "# Weight-only or per-row quantization: a turn's scores do not depend on its batch mates, so\n"
        "# turns are batched (see MODEL_CARD.md).\n",
 }
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main():
