@@ -9,6 +9,7 @@ mod lines;
 mod parse;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -154,7 +155,11 @@ pub struct InputReader {
     current: Option<(Arc<str>, Open)>,
     max_line_bytes: usize,
     max_turns: usize,
-    seen: HashMap<String, Origin>,
+    /// Every conversation id read so far, as a 128-bit digest, with where it was first read
+    /// (source index, line): 32 bytes an id whatever its length, so a million-conversation night
+    /// keeps a few tens of MB for duplicate detection. Two different ids share a digest with a
+    /// probability of about n² / 2¹²⁹ (1e-27 for a billion ids).
+    seen: HashMap<u128, (u32, u64)>,
     stats: Vec<SourceStats>,
     bytes_done: u64,
 }
@@ -197,7 +202,7 @@ impl InputReader {
                 return Ok(None);
             }
             let (name, reader) = self.current.as_mut().expect("a source is open");
-            let stats = self.stats.last_mut().expect("stats exist for the open source");
+            let current = self.stats.len() - 1;
             let line_no = reader.line_no() + 1;
             let line = reader.next_line().map_err(|source| InputError::Read {
                 path: name.to_string(),
@@ -207,12 +212,12 @@ impl InputReader {
             let origin = Origin { file: name.clone(), line: line_no };
             let record = match line {
                 None => {
-                    stats.bytes = reader.get_ref().get_ref().bytes;
-                    stats.sha256 = {
+                    self.stats[current].bytes = reader.get_ref().get_ref().bytes;
+                    self.stats[current].sha256 = {
                         use sha2::Digest;
                         crate::hex(&reader.get_ref().get_ref().hash.clone().finalize())
                     };
-                    self.bytes_done += stats.bytes;
+                    self.bytes_done += self.stats[current].bytes;
                     self.current = None;
                     continue;
                 }
@@ -222,8 +227,8 @@ impl InputReader {
                     raw: String::new(),
                 }),
                 Some(Line::Text(bytes)) if bytes.iter().all(u8::is_ascii_whitespace) => {
-                    stats.lines += 1;
-                    stats.blank_lines += 1;
+                    self.stats[current].lines += 1;
+                    self.stats[current].blank_lines += 1;
                     continue;
                 }
                 Some(Line::Text(bytes)) => match parse_line(bytes, origin.clone()) {
@@ -235,14 +240,18 @@ impl InputReader {
                         },
                         raw: raw_prefix(bytes),
                     }),
-                    Ok(conv) => match self.seen.get(&conv.conversation_id) {
-                        Some(first) => Record::Rejected(Reject {
-                            origin,
-                            reason: RejectReason::DuplicateId { first_seen: first.to_string() },
-                            raw: raw_prefix(bytes),
-                        }),
-                        None => {
-                            self.seen.insert(conv.conversation_id.clone(), origin);
+                    Ok(conv) => match self.seen.entry(id_digest(&conv.conversation_id)) {
+                        Entry::Occupied(first) => {
+                            let (source, line) = *first.get();
+                            let first_seen = format!("{}:{line}", self.stats[source as usize].path);
+                            Record::Rejected(Reject {
+                                origin,
+                                reason: RejectReason::DuplicateId { first_seen },
+                                raw: raw_prefix(bytes),
+                            })
+                        }
+                        Entry::Vacant(slot) => {
+                            slot.insert((current as u32, line_no));
                             Record::Conversation(Box::new(conv))
                         }
                     },
@@ -251,6 +260,7 @@ impl InputReader {
                     }
                 },
             };
+            let stats = &mut self.stats[current];
             stats.lines += 1;
             match &record {
                 Record::Conversation(_) => stats.conversations += 1,
@@ -280,6 +290,13 @@ impl InputReader {
         self.current = Some((name, LineReader::new(buffered, self.max_line_bytes)));
         Ok(true)
     }
+}
+
+/// The first 128 bits of the id's SHA-256.
+fn id_digest(id: &str) -> u128 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(id.as_bytes());
+    u128::from_le_bytes(digest[..16].try_into().expect("SHA-256 has 32 bytes"))
 }
 
 fn raw_prefix(bytes: &[u8]) -> String {
