@@ -1,7 +1,9 @@
-//! Stage benchmarks on the committed sample conversations (`data/sample`), reported as bytes of
-//! turn text per second so zh, en and mixed text compare fairly:
-//! segment (normalize + language + jieba / word split), rubric match, and a whole conversation
-//! scored end to end (segment + rubric + timing + score), plus Arrow batch building.
+//! Stage benchmarks on the committed sample conversations (`data/sample`):
+//! read + parse (JSONL bytes per second), normalize alone and segment (normalize + language +
+//! jieba / word split), rubric match and a whole conversation scored end to end (segment + rubric
+//! + timing + score), all in bytes of turn text per second so zh, en and mixed text compare
+//! fairly; then Arrow batch building and the Parquet write of the three tables (conversations
+//! per second), and the model stage (`-- model`; `benches/models.rs` compares models).
 //!
 //! Run: `cargo bench --bench stages`. Compare ratios between stages within one run, not
 //! absolute times across machines.
@@ -11,7 +13,8 @@ use std::path::PathBuf;
 
 use convqa::Conversation;
 use convqa::input::{InputReader, Record, expand_inputs};
-use convqa::output::{conversations_batch, flags_batch, turns_batch};
+use convqa::normalize::normalize;
+use convqa::output::{ParquetOutputs, conversations_batch, flags_batch, turns_batch};
 use convqa::pipeline::Engine;
 use convqa::rubric::MatchScratch;
 use convqa::segment::Segmented;
@@ -40,6 +43,38 @@ fn stages(c: &mut Criterion) {
             .iter()
             .map(|f| (f.trim_end_matches(".jsonl"), sample(f)))
             .collect();
+
+    let mut g = c.benchmark_group("read_parse");
+    for (name, _) in &sets {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("data/sample/{name}.jsonl"));
+        let bytes = std::fs::metadata(&path).unwrap().len();
+        g.throughput(Throughput::Bytes(bytes));
+        g.bench_function(*name, |b| {
+            b.iter(|| {
+                let mut reader = InputReader::new(expand_inputs(&[path.clone()]).unwrap(), 1 << 24);
+                let mut n = 0;
+                while let Some(r) = reader.next().unwrap() {
+                    n += matches!(r, Record::Conversation(_)) as usize;
+                }
+                black_box(n)
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("normalize");
+    for (name, convs) in &sets {
+        g.throughput(Throughput::Bytes(text_bytes(convs)));
+        g.bench_function(*name, |b| {
+            b.iter(|| {
+                for t in convs.iter().flat_map(|c| &c.turns) {
+                    black_box(normalize(&t.text));
+                }
+            })
+        });
+    }
+    g.finish();
 
     let mut g = c.benchmark_group("segment");
     for (name, convs) in &sets {
@@ -97,6 +132,22 @@ fn stages(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // the three Parquet files (zstd, through the atomic writer), 20 × the sample per file
+    let many: Vec<_> = (0..20).flat_map(|_| scores.iter().cloned()).collect();
+    let dir = std::env::temp_dir().join(format!("convqa-bench-parquet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut g = c.benchmark_group("parquet_write");
+    g.throughput(Throughput::Elements(many.len() as u64));
+    g.bench_function("conversations+turns+flags", |b| {
+        b.iter(|| {
+            let mut out = ParquetOutputs::create(&dir).unwrap();
+            out.write(&many).unwrap();
+            out.commit().unwrap();
+        })
+    });
+    g.finish();
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// The model stage on every customer and agent turn of the sample, in turns per second, for
