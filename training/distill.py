@@ -952,6 +952,20 @@ def kd_loss(s_logits, p_logits, t_logits, gold_head, gold_tgt, T, alpha):
     return alpha * kd + (1 - alpha) * ce, kd, ce
 
 
+def init_weights(model, path, train_embeddings=False):
+    """Starts from the weights of an earlier run (its last.pt, or best.pt with the projection
+    folded) with a fresh optimizer and schedule: a second stage of training. From a folded
+    best.pt the table itself is the embedding (trained with --train-embeddings)."""
+    sd = torch.load(path, map_location="cpu", weights_only=False)["model"]
+    key = "encoder.embeddings.word_embeddings.weight"
+    if key in sd and isinstance(model.encoder.embeddings.word_embeddings, ProjectedEmbedding):
+        table = sd[key]
+        model.encoder.embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(
+            table, freeze=not train_embeddings)
+    model.load_state_dict(sd)
+    log(f"weights from {path}")
+
+
 def cmd_train(args):
     out = args.out
     os.makedirs(out, exist_ok=True)
@@ -981,6 +995,8 @@ def cmd_train(args):
     teacher = load_teacher(args.teacher)
     model, cfg = build_student(args, teacher, tok)
     del teacher
+    if args.init_from and not args.resume:
+        init_weights(model, args.init_from, args.train_embeddings)
     opt, sched = make_kd_optimizer(model, args)
     log(f"setup {time.time() - t0:.1f}s; params {sum(p.numel() for p in model.parameters()):,}, trainable "
         f"{sum(p.numel() for p in model.parameters() if p.requires_grad):,}")
@@ -1209,6 +1225,9 @@ def main():
     rp.add_argument("--deadline", default="", help="HH:MM UTC: checkpoint and stop at this time")
     rp.add_argument("--stop-after", type=int, default=0)
     rp.add_argument("--resume", action="store_true")
+    rp.add_argument("--init-from", default="",
+                    help="start from this checkpoint's weights (last.pt or best.pt of an earlier run), "
+                         "fresh optimizer and schedule; use another --seed for another data order")
 
     ep = sub.add_parser("export", help="best.pt -> ONNX fp32 + quantized variants, checked")
     ep.add_argument("--ckpt", default=os.path.join(DEFAULT_OUT, "best.pt"))
