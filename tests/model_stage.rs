@@ -69,11 +69,17 @@ fn results_keep_input_order_across_many_padded_batches() {
     let cases = expected();
     // 600 texts of mixed lengths: several batches, sorted by length inside, padded.
     let texts: Vec<&str> = (0..600).map(|i| cases[(i * 7) % cases.len()].text.as_str()).collect();
-    let out = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
-        .build()
-        .unwrap()
-        .install(|| model.infer(&texts).unwrap());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let out = pool.install(|| model.infer_each(&texts).unwrap());
+    // infer runs each distinct text once and gives every input its own output, in order
+    let deduplicated = pool.install(|| model.infer(&texts).unwrap());
+    assert_eq!(deduplicated.len(), out.len());
+    for (i, (d, o)) in deduplicated.iter().zip(&out).enumerate() {
+        assert!(
+            (d.positive - o.positive).abs() < 1e-6 && (d.polite - o.polite).abs() < 1e-6,
+            "text {i}"
+        );
+    }
     for (i, o) in out.iter().enumerate() {
         let c = &cases[(i * 7) % cases.len()];
         assert!(

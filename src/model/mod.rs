@@ -11,6 +11,7 @@
 mod manifest;
 mod runtime;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -202,8 +203,21 @@ impl ModelStage {
         Ok(enc.get_ids().to_vec())
     }
 
-    /// Runs both heads on every text; results in input order.
+    /// Runs both heads on every text; results in input order. Identical texts (greetings,
+    /// canned replies) go through the model once: a text's output does not depend on its batch
+    /// mates (the manifest's `max_batch` is 1 for batch-dependent models), so this is exact.
     pub fn infer(&self, texts: &[&str]) -> Result<Vec<TurnModelOutput>, ModelError> {
+        let (distinct, slots) = distinct_texts(texts);
+        if distinct.len() < texts.len() {
+            log::debug!("model: {} texts, {} distinct", texts.len(), distinct.len());
+        }
+        let outputs = self.infer_each(&distinct)?;
+        Ok(slots.into_iter().map(|i| outputs[i]).collect())
+    }
+
+    /// Runs both heads on every text, duplicates included (what [`ModelStage::infer`] does for
+    /// its distinct texts).
+    pub fn infer_each(&self, texts: &[&str]) -> Result<Vec<TurnModelOutput>, ModelError> {
         let encoded: Vec<Vec<u32>> =
             texts.par_iter().map(|t| self.encode(t)).collect::<Result<_, _>>()?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
@@ -273,6 +287,23 @@ impl ModelStage {
     }
 }
 
+/// The distinct texts in first-seen order, and for each input text the index of its distinct
+/// text.
+fn distinct_texts<'a>(texts: &[&'a str]) -> (Vec<&'a str>, Vec<usize>) {
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(texts.len());
+    let mut distinct = Vec::new();
+    let slots = texts
+        .iter()
+        .map(|&t| {
+            *index.entry(t).or_insert_with(|| {
+                distinct.push(t);
+                distinct.len() - 1
+            })
+        })
+        .collect();
+    (distinct, slots)
+}
+
 /// Cuts `order` (sorted by length) into batches of at most `max_batch` texts and
 /// [`TOKEN_BUDGET`] padded tokens.
 fn token_budget_batches(
@@ -318,6 +349,15 @@ mod tests {
         assert!((soft.probability(&[-3.0, 3.0]) - 1.0 / (1.0 + (-1.5f32).exp())).abs() < 1e-6);
         let shifted = head(1.0, 1.0);
         assert!((shifted.probability(&[0.0, -1.0]) - 0.5).abs() < 1e-6);
+    }
+
+    #[test]
+    fn identical_texts_are_run_once_and_every_text_gets_its_own() {
+        let (distinct, slots) = distinct_texts(&["您好", "hi", "您好", "", "hi", ""]);
+        assert_eq!(distinct, ["您好", "hi", ""]);
+        assert_eq!(slots, [0, 1, 0, 2, 1, 2]);
+        let (distinct, slots) = distinct_texts(&[]);
+        assert!(distinct.is_empty() && slots.is_empty());
     }
 
     #[test]
