@@ -1,8 +1,8 @@
 //! Stage benchmarks on the committed sample conversations (`data/sample`):
 //! read + parse (JSONL bytes per second), normalize alone and segment (normalize + language +
-//! jieba / word split), rubric match and a whole conversation scored end to end (segment + rubric
-//! + timing + score), all in bytes of turn text per second so zh, en and mixed text compare
-//! fairly; then Arrow batch building and the Parquet write of the three tables (conversations
+//! jieba / word split), rubric match and a whole conversation scored end to end (segment,
+//! rubric, timing and score), all in bytes of turn text per second so zh, en and mixed text
+//! compare fairly; then Arrow batch building and the Parquet write of the three tables (conversations
 //! per second), and the model stage (`-- model`; `benches/models.rs` compares models).
 //!
 //! Run: `cargo bench --bench stages`. Compare ratios between stages within one run, not
@@ -52,7 +52,8 @@ fn stages(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(bytes));
         g.bench_function(*name, |b| {
             b.iter(|| {
-                let mut reader = InputReader::new(expand_inputs(&[path.clone()]).unwrap(), 1 << 24);
+                let mut reader =
+                    InputReader::new(expand_inputs(std::slice::from_ref(&path)).unwrap(), 1 << 24);
                 let mut n = 0;
                 while let Some(r) = reader.next().unwrap() {
                     n += matches!(r, Record::Conversation(_)) as usize;
