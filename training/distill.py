@@ -995,7 +995,9 @@ def cmd_train(args):
     teacher = load_teacher(args.teacher)
     model, cfg = build_student(args, teacher, tok)
     del teacher
-    if args.init_from and not args.resume:
+    if args.init_from:
+        # also on --resume: a folded best.pt changes the embedding module, and the checkpoint's
+        # weights (restored below) need the same structure
         init_weights(model, args.init_from, args.train_embeddings)
     opt, sched = make_kd_optimizer(model, args)
     log(f"setup {time.time() - t0:.1f}s; params {sum(p.numel() for p in model.parameters()):,}, trainable "
