@@ -141,7 +141,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let engine = Engine::new(segmenter, rubric, model);
 
     let run_id = started_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
-    let mut parquet = if opts.incremental {
+    let parquet = if opts.incremental {
         Sink::Partitioned(crate::output::PartitionedOutputs::create(&opts.out, &run_id)?)
     } else {
         Sink::Flat(Box::new(ParquetOutputs::create(&opts.out)?))
@@ -166,22 +166,32 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         pool.current_num_threads()
     );
 
-    // The reader thread parses lines into batches (and writes rejects) while the pool scores
-    // the previous batch and this thread writes its rows: at most two batches wait in between.
+    // Three stages overlap: the reader thread parses lines into batches (and writes rejects),
+    // the pool scores a batch (and redacts it), and the writer thread builds and writes the rows
+    // of the batch before. At most two batches wait before scoring and one before writing.
     let (batches, received) = mpsc::sync_channel::<Vec<Conversation>>(2);
+    let (to_writer, for_writer) = mpsc::sync_channel::<Vec<ConversationScore>>(1);
     let mut counts = Counts::default();
     let mut stages = StageTimes::default();
-    let mut write_time = Duration::ZERO;
-    let (read, scored) = std::thread::scope(|scope| {
+    let (read, scored, written) = std::thread::scope(|scope| {
         let reading = {
             let progress = &progress;
             scope.spawn(move || read_batches(reader, rejects, opts, batches, progress))
         };
+        let writing = scope.spawn(move || -> Result<(Sink, Duration), OutputError> {
+            let mut parquet = parquet;
+            let mut write_time = Duration::ZERO;
+            for scores in for_writer {
+                let t = Instant::now();
+                parquet.write(scores)?;
+                write_time += t.elapsed();
+            }
+            Ok((parquet, write_time))
+        }); // on an error the receiver is dropped, which stops the scoring loop below
         let scored = (|| -> Result<(), RunError> {
             for batch in received {
                 let (mut scores, times) = pool.install(|| score_batch(&engine, &batch))?;
                 stages += times;
-                let t = Instant::now();
                 if let Some(r) = &opts.redact {
                     use rayon::prelude::*;
                     counts.redacted += pool.install(|| {
@@ -195,15 +205,22 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
                 counts.passed += scores.iter().filter(|s| s.passed).count() as u64;
                 counts.turns += scores.iter().map(|s| s.turns.len() as u64).sum::<u64>();
                 counts.flags += scores.iter().map(|s| s.flags.len() as u64).sum::<u64>();
-                parquet.write(scores)?;
-                write_time += t.elapsed();
+                if to_writer.send(scores).is_err() {
+                    break; // the writer failed: its error is reported below
+                }
             }
             Ok(())
         })(); // on an error the receiver is dropped here, which stops the reader
-        (reading.join().expect("the reader thread does not panic"), scored)
+        drop(to_writer);
+        (
+            reading.join().expect("the reader thread does not panic"),
+            scored,
+            writing.join().expect("the writer thread does not panic"),
+        )
     });
     let ReadSide { reader, rejects, rejects_by_code, read_time } = read?;
     scored?;
+    let (parquet, mut write_time) = written?;
     progress.finish(reader.bytes_read(), counts.scored, rejects.count());
 
     let t = Instant::now();

@@ -34,7 +34,7 @@ pub struct StageSeconds {
     pub segment: f64,
     pub rubric: f64,
     pub score: f64,
-    /// Wall-clock time building and writing outputs.
+    /// Wall-clock time building and writing outputs (on the writer thread, overlapping scoring).
     pub write: f64,
     pub total_wall: f64,
 }
