@@ -30,7 +30,8 @@ enum Command {
         /// Rubric TOML file [default: the built-in rubric/default.toml].
         #[arg(long)]
         rubric: Option<PathBuf>,
-        /// Worker threads [default: one per CPU core].
+        /// Scoring worker threads, one model session each [default: one per CPU core]; reading
+        /// and writing run on two more threads.
         #[arg(long, default_value_t = 0, hide_default_value = true)]
         threads: usize,
         /// Conversations per parallel batch.
