@@ -25,6 +25,10 @@ pub struct StageTimes {
     pub segment: Duration,
     pub rubric: Duration,
     pub score: Duration,
+    /// Customer and agent turns given to the model, and how many distinct texts it ran (each
+    /// distinct text of a batch runs once).
+    pub model_texts: u64,
+    pub model_runs: u64,
 }
 
 impl std::ops::AddAssign for StageTimes {
@@ -33,6 +37,8 @@ impl std::ops::AddAssign for StageTimes {
         self.segment += o.segment;
         self.rubric += o.rubric;
         self.score += o.score;
+        self.model_texts += o.model_texts;
+        self.model_runs += o.model_runs;
     }
 }
 
@@ -98,13 +104,15 @@ impl Engine {
     }
 
     /// Model outputs for every turn of every conversation (`None` for system turns), from one
-    /// batched pass; empty lists without a model.
+    /// batched pass, with the number of texts and of distinct texts run; empty lists without a
+    /// model.
+    #[allow(clippy::type_complexity)]
     fn model_outputs(
         &self,
         batch: &[Conversation],
-    ) -> Result<Vec<Vec<Option<TurnModelOutput>>>, ModelError> {
+    ) -> Result<(Vec<Vec<Option<TurnModelOutput>>>, u64, u64), ModelError> {
         let Some(model) = &self.model else {
-            return Ok(vec![Vec::new(); batch.len()]);
+            return Ok((vec![Vec::new(); batch.len()], 0, 0));
         };
         let texts: Vec<&str> = batch
             .iter()
@@ -112,8 +120,9 @@ impl Engine {
             .filter(|t| t.speaker != Speaker::System)
             .map(|t| t.text.as_str())
             .collect();
-        let mut outputs = model.infer(&texts)?.into_iter();
-        Ok(batch
+        let (outputs, runs) = model.infer_counted(&texts)?;
+        let mut outputs = outputs.into_iter();
+        let per_turn = batch
             .iter()
             .map(|c| {
                 c.turns
@@ -124,7 +133,8 @@ impl Engine {
                     })
                     .collect()
             })
-            .collect())
+            .collect();
+        Ok((per_turn, texts.len() as u64, runs as u64))
     }
 }
 
@@ -192,8 +202,10 @@ pub fn score_batch(
 ) -> Result<(Vec<ConversationScore>, StageTimes), ModelError> {
     let mut times = StageTimes::default();
     let t = Instant::now();
-    let model_out = engine.model_outputs(batch)?;
+    let (model_out, model_texts, model_runs) = engine.model_outputs(batch)?;
     times.model = t.elapsed();
+    times.model_texts = model_texts;
+    times.model_runs = model_runs;
     if rayon::current_num_threads() <= 1 {
         let mut scratch = MatchScratch::default();
         let scores = batch

@@ -218,6 +218,8 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             writing.join().expect("the writer thread does not panic"),
         )
     });
+    counts.model_turns = stages.model_texts;
+    counts.model_distinct_texts = stages.model_runs;
     let ReadSide { reader, rejects, rejects_by_code, read_time } = read?;
     scored?;
     let (parquet, mut write_time) = written?;

@@ -166,6 +166,28 @@ fn the_model_stage_fills_sentiment_and_politeness() {
 }
 
 #[test]
+fn a_text_repeated_across_conversations_runs_once_and_the_summary_counts_it() {
+    let out = tempfile::tempdir().unwrap();
+    let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-model");
+    let input = format!("{GOOD}\n{}\n", GOOD.replace("cli-1", "cli-2"));
+    let o = convqa(
+        &["score", "-", "--out", path(out.path()), "-q", "--model", path(&model)],
+        Some(&input),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["counts"]["model_turns"], 4, "{summary}");
+    assert_eq!(summary["counts"]["model_distinct_texts"], 2, "{summary}");
+    // every turn still has its own scores
+    let turns = read_table(&out.path().join("turns.parquet"));
+    let (sentiment, politeness) = (f64s(&turns, "sentiment"), f64s(&turns, "politeness"));
+    assert!(sentiment[0].is_some() && sentiment[0] == sentiment[2], "{sentiment:?}");
+    assert!(politeness[1].is_some() && politeness[1] == politeness[3], "{politeness:?}");
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let o = convqa(&["score", "data/sample"], None);
     assert_eq!(o.status.code(), Some(2));

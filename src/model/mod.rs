@@ -207,12 +207,17 @@ impl ModelStage {
     /// canned replies) go through the model once: a text's output does not depend on its batch
     /// mates (the manifest's `max_batch` is 1 for batch-dependent models), so this is exact.
     pub fn infer(&self, texts: &[&str]) -> Result<Vec<TurnModelOutput>, ModelError> {
+        Ok(self.infer_counted(texts)?.0)
+    }
+
+    /// As [`ModelStage::infer`], also saying how many distinct texts went through the model.
+    pub fn infer_counted(
+        &self,
+        texts: &[&str],
+    ) -> Result<(Vec<TurnModelOutput>, usize), ModelError> {
         let (distinct, slots) = distinct_texts(texts);
-        if distinct.len() < texts.len() {
-            log::debug!("model: {} texts, {} distinct", texts.len(), distinct.len());
-        }
         let outputs = self.infer_each(&distinct)?;
-        Ok(slots.into_iter().map(|i| outputs[i]).collect())
+        Ok((slots.into_iter().map(|i| outputs[i]).collect(), distinct.len()))
     }
 
     /// Runs both heads on every text, duplicates included (what [`ModelStage::infer`] does for

@@ -22,6 +22,11 @@ pub struct Counts {
     pub flags: u64,
     /// Pieces of personal data replaced in the written text (`[PHONE]`, `[EMAIL]`, ...).
     pub redacted: u64,
+    /// Customer and agent turns scored by the model, and the distinct texts it actually ran
+    /// (a text repeated within a batch of conversations runs once): how much the run's
+    /// greetings and canned replies saved. Both 0 with `--no-models`.
+    pub model_turns: u64,
+    pub model_distinct_texts: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
