@@ -36,6 +36,28 @@ fn text_bytes(convs: &[Conversation]) -> u64 {
     convs.iter().flat_map(|c| &c.turns).map(|t| t.text.len() as u64).sum()
 }
 
+/// One benchmark group: `f` over the text of every turn of each language set, in bytes of turn
+/// text per second.
+fn each_turn_text<R>(
+    c: &mut Criterion,
+    group: &str,
+    sets: &[(&str, Vec<Conversation>)],
+    f: impl Fn(&str) -> R,
+) {
+    let mut g = c.benchmark_group(group);
+    for (name, convs) in sets {
+        g.throughput(Throughput::Bytes(text_bytes(convs)));
+        g.bench_function(*name, |b| {
+            b.iter(|| {
+                for t in convs.iter().flat_map(|c| &c.turns) {
+                    black_box(f(&t.text));
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 fn stages(c: &mut Criterion) {
     let engine = Engine::with_default_rubric().unwrap();
     let sets: Vec<(&str, Vec<Conversation>)> =
@@ -64,31 +86,8 @@ fn stages(c: &mut Criterion) {
     }
     g.finish();
 
-    let mut g = c.benchmark_group("normalize");
-    for (name, convs) in &sets {
-        g.throughput(Throughput::Bytes(text_bytes(convs)));
-        g.bench_function(*name, |b| {
-            b.iter(|| {
-                for t in convs.iter().flat_map(|c| &c.turns) {
-                    black_box(normalize(&t.text));
-                }
-            })
-        });
-    }
-    g.finish();
-
-    let mut g = c.benchmark_group("segment");
-    for (name, convs) in &sets {
-        g.throughput(Throughput::Bytes(text_bytes(convs)));
-        g.bench_function(*name, |b| {
-            b.iter(|| {
-                for t in convs.iter().flat_map(|c| &c.turns) {
-                    black_box(engine.segmenter.segment(&t.text));
-                }
-            })
-        });
-    }
-    g.finish();
+    each_turn_text(c, "normalize", &sets, normalize);
+    each_turn_text(c, "segment", &sets, |text| engine.segmenter.segment(text));
 
     let mut g = c.benchmark_group("rubric_match");
     for (name, convs) in &sets {
