@@ -1076,12 +1076,12 @@ def cmd_train(args):
             log(f"dev @ {step}: " + " ".join(f"{k} {v:.4f}" for k, v in res.items())
                 + f" mean {score:.4f}{tag} [{time.time() - te:.0f}s]")
         done = step >= args.steps
-        if (time.time() - last_ckpt > args.ckpt_minutes * 60 or done or stop["flag"]
-                or time.time() > dl or (args.stop_after and step >= args.stop_after)):
+        stopping = train.stop_requested(stop, dl, args, step)
+        if time.time() - last_ckpt > args.ckpt_minutes * 60 or done or stopping:
             save_last()
             last_ckpt = time.time()
             log(f"checkpoint step {step} -> {last_path}")
-            if not done and (stop["flag"] or time.time() > dl or (args.stop_after and step >= args.stop_after)):
+            if stopping and not done:
                 log("stopping early (signal/deadline/--stop-after); continue with --resume")
                 return
     if not args.eval_every:

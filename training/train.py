@@ -226,6 +226,11 @@ def checkpoint(model, opt, sched, step, epoch, pos, args, history, best):
             "history": history, "best": best}
 
 
+def stop_requested(stop, deadline_ts, args, step):
+    """A run stops (after checkpointing) on SIGTERM, at --deadline, or at --stop-after."""
+    return stop["flag"] or time.time() > deadline_ts or bool(args.stop_after and step >= args.stop_after)
+
+
 def restore_checkpoint(ckpt, model, opt, sched):
     """Loads `checkpoint()`'s state back; returns (step, epoch, pos, history, best)."""
     model.load_state_dict(ckpt["model"])
@@ -401,13 +406,12 @@ def main():
             log(f"dev @ {step}: " + " ".join(f"{k} {v:.4f}" for k, v in res.items())
                 + f" mean {score:.4f}{tag} [{time.time() - te:.0f}s]")
         done = step >= args.steps
-        if (time.time() - last_ckpt > args.ckpt_minutes * 60 or done or stop["flag"]
-                or time.time() > dl or (args.stop_after and step >= args.stop_after)):
+        stopping = stop_requested(stop, dl, args, step)
+        if time.time() - last_ckpt > args.ckpt_minutes * 60 or done or stopping:
             save_last()
             last_ckpt = time.time()
             log(f"checkpoint step {step} -> {last_path}")
-            if not done and (stop["flag"] or time.time() > dl
-                             or (args.stop_after and step >= args.stop_after)):
+            if stopping and not done:
                 log("stopping early (signal/deadline/--stop-after); continue with --resume")
                 return
     if args.probe:
