@@ -109,30 +109,43 @@ pub struct Conversation {
 #[cfg(test)]
 pub(crate) fn test_conversation(channel: Channel, turns: &[(Speaker, i64)]) -> Conversation {
     let t0 = DateTime::parse_from_rfc3339("2026-11-02T09:00:00+08:00").expect("valid time");
-    Conversation {
-        conversation_id: "c".into(),
-        agent_id: "a".into(),
-        channel,
-        customer_id: None,
-        started_at: None,
-        declared_language: None,
-        resolved: None,
-        csat: None,
-        tags: vec![],
-        turns: turns
-            .iter()
-            .enumerate()
-            .map(|(i, &(speaker, s))| Turn {
-                speaker,
-                text: format!("turn {i}"),
-                ts: t0 + chrono::Duration::seconds(s),
-            })
-            .collect(),
-        origin: Origin { file: "t".into(), line: 1 },
-    }
+    let turns = turns
+        .iter()
+        .enumerate()
+        .map(|(i, &(speaker, s))| Turn {
+            speaker,
+            text: format!("turn {i}"),
+            ts: t0 + chrono::Duration::seconds(s),
+        })
+        .collect();
+    Conversation::with_turns("c", "a", channel, turns, Origin { file: "t".into(), line: 1 })
 }
 
 impl Conversation {
+    /// A conversation of just these turns: no customer, start, declared language, resolution,
+    /// CSAT or tags (tests and fuzz targets build them).
+    pub fn with_turns(
+        conversation_id: &str,
+        agent_id: &str,
+        channel: Channel,
+        turns: Vec<Turn>,
+        origin: Origin,
+    ) -> Conversation {
+        Conversation {
+            conversation_id: conversation_id.into(),
+            agent_id: agent_id.into(),
+            channel,
+            customer_id: None,
+            started_at: None,
+            declared_language: None,
+            resolved: None,
+            csat: None,
+            tags: Vec::new(),
+            turns,
+            origin,
+        }
+    }
+
     /// SHA-256 (hex) of everything the conversation says — ids, channel, customer, start, declared
     /// language, resolved, csat, tags and every turn's speaker, timestamp and text — but not where
     /// it was read from. The same conversation re-exported with other whitespace or key order has

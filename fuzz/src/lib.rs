@@ -49,19 +49,13 @@ pub fn conversation(channel: Channel, turns: Vec<(Speaker, String, i64)>) -> Con
             Turn { speaker, text, ts }
         })
         .collect();
-    Conversation {
-        conversation_id: "fuzz".into(),
-        agent_id: "agent".into(),
+    Conversation::with_turns(
+        "fuzz",
+        "agent",
         channel,
-        customer_id: None,
-        started_at: None,
-        declared_language: None,
-        resolved: None,
-        csat: None,
-        tags: Vec::new(),
         turns,
-        origin: Origin { file: "fuzz".into(), line: 1 },
-    }
+        Origin { file: "fuzz".into(), line: 1 },
+    )
 }
 
 /// Four fixed conversations to score with any rubric that loads: zh-Hans, zh-Hant, en and mixed;
