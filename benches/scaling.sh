@@ -2,7 +2,8 @@
 # Scaling of the text pipeline (issue 7): `convqa score --no-models` (release build) on generated
 # corpora of 10 k, 100 k and 1 M conversations (`convqa generate --seed 7`) with --threads 2, and
 # 100 k with --threads 1. Prints conversations/s, MB/s and peak RSS (/usr/bin/time) of each run,
-# then checks the targets: time from 100 k to 1 M within 10 % of linear, peak RSS < 1 GiB at 1 M,
+# then checks the targets: time from 100 k to 1 M at most 10 % over linear (and the marginal
+# cost per conversation, start-up excluded), peak RSS < 1 GiB at 1 M,
 # and the 2-thread speed-up at 100 k.
 #
 #   bash benches/scaling.sh [--sizes "10000 100000 1000000"] [--bin FILE]
@@ -81,8 +82,17 @@ for (n, t), (secs, rss) in sorted(runs.items(), key=lambda kv: (kv[0][0], -kv[0]
 if (100000, 2) in runs and (1000000, 2) in runs:
     t100, t1m = runs[(100000, 2)][0], runs[(1000000, 2)][0]
     dev = t1m / (10 * t100) - 1
-    ok = "met" if abs(dev) <= 0.10 else "missed"
-    print(f"100 k -> 1 M: {t1m:.1f} s against {10*t100:.1f} s if linear ({100*dev:+.1f} %): target within 10 % {ok}")
+    # The target guards against super-linear time (a growing index, a slower writer); finishing
+    # faster than linear only means the fixed start-up (dictionary, rubric, pool) is spread over
+    # more conversations, so the check is one-sided and the marginal cost is printed beside it.
+    ok = "met" if dev <= 0.10 else "missed"
+    print(f"100 k -> 1 M: {t1m:.1f} s against {10*t100:.1f} s if linear ({100*dev:+.1f} %): "
+          f"target at most 10 % slower than linear {ok}")
+    if (10000, 2) in runs:
+        t10 = runs[(10000, 2)][0]
+        early, late = (t100 - t10) / 90000, (t1m - t100) / 900000
+        print(f"marginal cost: {1e6*early:.1f} us/conversation from 10 k to 100 k, "
+              f"{1e6*late:.1f} from 100 k to 1 M ({100*(late/early-1):+.1f} %)")
     rss = runs[(1000000, 2)][1]
     print(f"1 M peak RSS {rss:,.0f} MiB: target < 1024 MiB {'met' if rss < 1024 else 'missed'}")
 if (100000, 1) in runs and (100000, 2) in runs:

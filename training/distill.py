@@ -657,6 +657,64 @@ def review_sentences(args):
     return sents
 
 
+def _tokens(text):
+    """Words of a text for augmentation: jieba for anything with CJK (it keeps Latin words and
+    spaces as tokens), whitespace otherwise. Joining the tokens gives the text back."""
+    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        import jieba
+        return jieba.lcut(text)
+    import re
+    return re.split(r"(\s+)", text)
+
+
+def augment(text, rng, pool):
+    """One variant of a text for distillation (EDA-style, Wei & Zou 2019; TinyBERT uses the same
+    idea): a few words deleted, swapped or replaced by a random word of the same script from
+    `pool`, or a contiguous span kept. The teacher labels the variant, so it need not keep the
+    original's label: it only shows the student more of the teacher's function near real text."""
+    import re
+    toks = _tokens(text)
+    words = [i for i, t in enumerate(toks) if t.strip()]
+    if len(words) < 3:
+        return text
+    op = rng.random()
+    if op < 0.25:  # keep a span of 50-90 % of the words
+        n = max(2, int(len(words) * rng.uniform(0.5, 0.9)))
+        a = rng.randrange(len(words) - n + 1)
+        toks = toks[words[a]:words[a + n - 1] + 1]
+    else:
+        k = max(1, round(len(words) * 0.15))
+        for i in rng.sample(words, min(k, len(words))):
+            if op < 0.5:
+                toks[i] = ""
+            elif op < 0.75:
+                j = rng.choice(words)
+                toks[i], toks[j] = toks[j], toks[i]
+            else:
+                cjk = "\u4e00" <= toks[i][0] <= "\u9fff"
+                toks[i] = rng.choice(pool[cjk])
+    return re.sub(r"\s{2,}", " ", "".join(toks)).strip()
+
+
+def augmented(texts, k, rng, held):
+    """[(variant, text it came from)]: k distinct variants of each text (fewer when the text is too
+    short to vary), never a text of `texts` or `held`."""
+    pool = {False: [], True: []}
+    for t in texts:
+        for w in _tokens(t):
+            if w.strip() and w.isalpha():
+                pool["\u4e00" <= w[0] <= "\u9fff"].append(w)
+    pool = {c: ws or ["ok"] for c, ws in pool.items()}
+    out, seen = [], set(texts) | held
+    for t in texts:
+        for _ in range(k):
+            v = augment(t, rng, pool)
+            if v and v not in seen:
+                seen.add(v)
+                out.append((v, t))
+    return out
+
+
 def cmd_corpus(args):
     """WORK/corpus.jsonl (unlabelled distillation texts) and WORK/chat_dev.jsonl (held-out
     synthetic chat turns for teacher agreement)."""
@@ -678,8 +736,23 @@ def cmd_corpus(args):
     rows = [{"text": t, "source": "chat", "role": role[t]} for t in picked]
     rows += [{"text": t, "source": "en_reviews", "role": "customer"}
              for t in sample(review_sentences(args), args.reviews_max)]
-    rows += [{"text": t, "source": "en_politeness_middle", "role": "agent"}
-             for t in sample(politeness_middle(args.politeness), args.politeness_max)]
+    middle = sample(politeness_middle(args.politeness), args.politeness_max)
+    rows += [{"text": t, "source": "en_politeness_middle", "role": "agent"} for t in middle]
+    if args.augment:
+        # variants of the English labelled train texts, the politeness middle and the chat turns
+        paths = asset_paths(args.cache)
+        aug_rng = random.Random(f"{args.seed}:augment")  # chat_dev below stays as without --augment
+        es, ep = data.load_en_sentiment(paths), data.load_en_politeness(args.politeness)
+        for t, _ in es["train"]:
+            role.setdefault(t, "customer")
+        for t in [t for t, _ in ep["train"]] + middle:
+            role.setdefault(t, "agent")
+        for name, texts, k in (("aug_en_sentiment", [t for t, _ in es["train"]], args.augment),
+                               ("aug_en_politeness", [t for t, _ in ep["train"]] + middle, args.augment),
+                               ("aug_chat", picked, max(1, args.augment // 2))):
+            never = held | {t for _, t in chat_turns(args.chat_dev)}  # no variant may be a chat dev turn
+            rows += [{"text": v, "source": name, "role": role[t]}
+                     for v, t in augmented(texts, k, aug_rng, never)]
     with open(os.path.join(args.work, "corpus.jsonl"), "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -1195,6 +1268,8 @@ def main():
     cp.add_argument("--reviews-max", type=int, default=15000)
     cp.add_argument("--politeness-max", type=int, default=0, help="0: all")
     cp.add_argument("--chat-dev-max", type=int, default=1000)
+    cp.add_argument("--augment", type=int, default=0,
+                    help="variants per English train text (half as many per chat turn); 0: none")
 
     tp = sub.add_parser("teacher", help="teacher logits for every text (cached, resumable)")
     add_data_args(tp)
