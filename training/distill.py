@@ -789,10 +789,10 @@ def load_logits(path):
     return dict(zip(z["keys"].tolist(), z["logits"]))
 
 
-def save_logits(cache, path):
+def save_logits(cache, path, dtype=np.float32):
     tmp = path + ".tmp.npz"
     keys = sorted(cache)
-    np.savez(tmp, keys=np.array(keys), logits=np.stack([cache[k] for k in keys]).astype(np.float32))
+    np.savez(tmp, keys=np.array(keys), logits=np.stack([cache[k] for k in keys]).astype(dtype))
     os.replace(tmp, path)
 
 
@@ -811,21 +811,44 @@ def teacher_onnx(args):
     return path
 
 
+def teacher_pooled_onnx(args):
+    """WORK/teacher.pooled.fp32.onnx: the fp32 teacher with its mean-pooled sentence vector (the
+    input of both heads) as a third output, `pooled` [B, 384]."""
+    import onnx
+    path = os.path.join(args.work, "teacher.pooled.fp32.onnx")
+    if not os.path.exists(path):
+        m = onnx.load(teacher_onnx(args))
+        head = next(n for n in m.graph.node if n.output[0] == OUTPUTS[0])
+        m.graph.output.append(onnx.helper.make_tensor_value_info(head.input[0], onnx.TensorProto.FLOAT, None))
+        m.graph.node.append(onnx.helper.make_node("Identity", [head.input[0]], ["pooled"]))
+        m.graph.output[-1].name = "pooled"
+        onnx.save(m, path + ".tmp")
+        os.replace(path + ".tmp", path)
+    return path
+
+
 def cmd_teacher(args):
     """Teacher logits [sentiment(2), politeness(2)] of every text the student will see (fp32,
     onnxruntime, --threads sessions of one thread, batches of --bs sorted by length), cached in
-    WORK/teacher_logits.npz; resumable: saved every --ckpt-minutes and at --deadline."""
+    WORK/teacher_logits.npz; with --pooled also the teacher's pooled sentence vector (fp16, in
+    WORK/teacher_pooled.npz) for `train --embed-weight`. Resumable: saved every --ckpt-minutes
+    and at --deadline."""
     import threading
     path = os.path.join(args.work, "teacher_logits.npz")
+    pooled_path = os.path.join(args.work, "teacher_pooled.npz")
     cache = load_logits(path)
-    texts = [t for t in all_texts(args) if text_key(t) not in cache]
+    pooled = load_logits(pooled_path) if args.pooled else {}
+    texts = [t for t in all_texts(args)
+             if text_key(t) not in cache or (args.pooled and text_key(t) not in pooled)]
     if args.limit:
         texts = texts[:args.limit]
-    log(f"teacher logits: {len(cache)} cached, {len(texts)} to compute")
+    log(f"teacher logits: {len(cache)} cached, {len(pooled)} pooled vectors cached, {len(texts)} to compute")
     if not texts:
         return
     tok = train.load_tokenizer(args.vocab, args.max_len)
-    sessions = [ort_session(teacher_onnx(args), 1) for _ in range(args.threads)]
+    onnx_path = teacher_pooled_onnx(args) if args.pooled else teacher_onnx(args)
+    outputs = OUTPUTS + ["pooled"] if args.pooled else OUTPUTS
+    sessions = [ort_session(onnx_path, 1) for _ in range(args.threads)]
     enc = train.encode(tok, texts)
     order = sorted(range(len(texts)), key=lambda i: len(enc[i]))
     batches = [order[b:b + args.bs] for b in range(0, len(order), args.bs)]
@@ -842,15 +865,19 @@ def cmd_teacher(args):
                 sel = batches[state["next"]]
                 state["next"] += 1
             ids, att = train.pad_batch([enc[i] for i in sel])
-            s, p = sess.run(OUTPUTS, {"input_ids": ids.numpy(), "attention_mask": att.numpy()})
-            out = np.concatenate([s, p], 1)
+            res = sess.run(outputs, {"input_ids": ids.numpy(), "attention_mask": att.numpy()})
+            out = np.concatenate(res[:2], 1)
             with lock:
                 for r, i in enumerate(sel):
                     cache[text_key(texts[i])] = out[r]
+                    if args.pooled:
+                        pooled[text_key(texts[i])] = res[2][r].astype(np.float16)
                 state["done"] += len(sel)
                 now = time.time()
                 if now - state["last"] > args.ckpt_minutes * 60 or now > dl:
                     save_logits(cache, path)
+                    if args.pooled:
+                        save_logits(pooled, pooled_path, np.float16)
                     state["last"] = now
                     log(f"  {state['done']}/{len(texts)} texts, {state['done'] / (now - t0):.0f} texts/s, saved")
                     if now > dl:
@@ -862,6 +889,8 @@ def cmd_teacher(args):
     for t in threads:
         t.join()
     save_logits(cache, path)
+    if args.pooled:
+        save_logits(pooled, pooled_path, np.float16)
     if state["stop"]:
         log("deadline: stopped; run the same command again to continue")
     log(f"teacher logits: {state['done']} texts in {time.time() - t0:.0f}s -> {path} ({len(cache)} in all)")
@@ -888,6 +917,14 @@ def build_student(args, teacher, tok=None):
                                         sample, args.hidden)
         log(f"PCA projection 384 -> {args.hidden}: {kept:.3f} of the teacher's hidden-state energy kept")
     model = init_student(teacher, cfg, layers, proj)
+    if getattr(args, "embed_weight", 0.0):
+        # maps the student's pooled vector back to the teacher's 384 dimensions for the embedding
+        # loss; starts as the transpose of the PCA projection (identity at hidden 384)
+        lin = torch.nn.Linear(args.hidden, teacher.encoder.config.hidden_size)
+        with torch.no_grad():
+            lin.weight.copy_(proj if proj is not None else torch.eye(args.hidden))
+            lin.bias.zero_()
+        model.embed_proj = lin
     if proj is not None:
         table = teacher.encoder.embeddings.word_embeddings.weight.detach().clone()
         model.encoder.embeddings.word_embeddings = ProjectedEmbedding(table, proj)
@@ -898,7 +935,8 @@ def build_student(args, teacher, tok=None):
 
 def plain_state_dict(model):
     """state dict of an ordinary BertModel classifier (ProjectedEmbedding folded)."""
-    sd = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    sd = {k: v.detach().clone() for k, v in model.state_dict().items()
+          if not k.startswith("embed_proj.")}  # a training-only module (--embed-weight)
     we = model.encoder.embeddings.word_embeddings
     if isinstance(we, ProjectedEmbedding):
         for k in [k for k in sd if k.startswith("encoder.embeddings.word_embeddings.")]:
@@ -908,20 +946,27 @@ def plain_state_dict(model):
 
 
 def kd_items(args, tok):
-    """[(ids, teacher logits [4], gold head -1/0/1, gold target [2], source)], dev, chat dev."""
+    """[(ids, teacher logits [4], gold head -1/0/1, gold target [2], source, teacher pooled vector
+    [384] or None)], dev, chat dev. Pooled vectors are read only with --embed-weight."""
     cache = load_logits(os.path.join(args.work, "teacher_logits.npz"))
+    pooled = load_logits(os.path.join(args.work, "teacher_pooled.npz")) if args.embed_weight else {}
     rows, dev = labelled_rows(args)
     corpus = read_jsonl(os.path.join(args.work, "corpus.jsonl"))
     texts = [r[0] for r in rows] + [r["text"] for r in corpus]
     missing = sum(text_key(t) not in cache for t in texts)
     if missing:
         sys.exit(f"{missing} texts have no teacher logits: run `distill.py teacher` first")
+    if args.embed_weight:
+        missing = sum(text_key(t) not in pooled for t in texts)
+        if missing:
+            sys.exit(f"{missing} texts have no teacher pooled vector: run `distill.py teacher --pooled` first")
     enc = train.encode(tok, texts)
     items = []
     for (t, task, tgt, src), ids in zip(rows, enc):
-        items.append((ids, cache[text_key(t)], TASKS.index(task), tgt, src))
+        items.append((ids, cache[text_key(t)], TASKS.index(task), tgt, src, pooled.get(text_key(t))))
     for r, ids in zip(corpus, enc[len(rows):]):
-        items.append((ids, cache[text_key(r["text"])], -1, [0.0, 0.0], r["source"]))
+        items.append((ids, cache[text_key(r["text"])], -1, [0.0, 0.0], r["source"],
+                      pooled.get(text_key(r["text"]))))
     dev_enc = {name: list(zip(train.encode(tok, [t for t, _ in v]), [y for _, y in v],
                               [cache.get(text_key(t)) for t, _ in v])) for name, v in dev.items()}
     cd = read_jsonl(os.path.join(args.work, "chat_dev.jsonl"))
@@ -1035,7 +1080,9 @@ def init_weights(model, path, train_embeddings=False):
         table = sd[key]
         model.encoder.embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(
             table, freeze=not train_embeddings)
-    model.load_state_dict(sd)
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if unexpected or any(not k.startswith("embed_proj.") for k in missing):
+        sys.exit(f"--init-from {path}: does not fit this student (missing {missing}, unexpected {unexpected})")
     log(f"weights from {path}")
 
 
@@ -1049,7 +1096,7 @@ def cmd_train(args):
             sys.exit(f"--resume: no checkpoint at {last_path}")
         ckpt = torch.load(last_path, map_location="cpu", weights_only=False)
         keep = {k: getattr(args, k) for k in ("deadline", "ckpt_minutes", "stop_after", "resume", "out", "cmd")}
-        args = argparse.Namespace(**{**ckpt["args"], **keep})
+        args = argparse.Namespace(**{"embed_weight": 0.0, **ckpt["args"], **keep})  # older runs: no embed_weight
         log(f"resuming from {last_path}: step {ckpt['step']} epoch {ckpt['epoch']} pos {ckpt['pos']}")
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -1098,7 +1145,10 @@ def cmd_train(args):
     model.train()
     plan = kd_plan(items, args.bs, args.seed, epoch)
     last_ckpt, t_run, s_run = time.time(), time.time(), 0
-    acc = {"loss": 0.0, "kd": 0.0, "ce": 0.0, "n": 0}
+    acc = {"loss": 0.0, "kd": 0.0, "ce": 0.0, "emb": 0.0, "n": 0}
+    # the embedding loss is divided by the teacher vectors' total variance: 1.0 = predicting the mean
+    pooled_var = float(np.var(np.stack([it[5] for it in items[::max(1, len(items) // 20000)]]).astype(np.float32), 0).sum()) \
+        if args.embed_weight else 1.0
     while step < args.steps:
         if pos >= len(plan):
             epoch, pos = epoch + 1, 0
@@ -1108,8 +1158,14 @@ def cmd_train(args):
         tl = torch.tensor(np.stack([items[i][1] for i in sel]), dtype=torch.float32)
         gh = torch.tensor([items[i][2] for i in sel])
         gt = torch.tensor([items[i][3] for i in sel], dtype=torch.float32)
-        s, p = model(ids, att)
+        pooled = model.pooled(ids, att)
+        s, p = model.heads["sentiment"](pooled), model.heads["politeness"](pooled)
         loss, kd, ce = kd_loss(s, p, tl, gh, gt, args.temperature, args.alpha)
+        if args.embed_weight:
+            tp = torch.tensor(np.stack([items[i][5] for i in sel]), dtype=torch.float32)
+            emb = ((model.embed_proj(pooled) - tp) ** 2).sum(-1).mean() / pooled_var
+            loss = loss + args.embed_weight * emb
+            acc["emb"] += emb.item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([q for q in model.parameters() if q.requires_grad], 1.0)
@@ -1132,9 +1188,9 @@ def cmd_train(args):
             el = time.time() - t_run
             k = max(1, acc["n"])
             log(f"step {step}/{args.steps} epoch {epoch} pos {pos}/{len(plan)} loss {acc['loss'] / k:.4f} "
-                f"(kd {acc['kd'] / k:.4f} ce {acc['ce'] / k:.4f}) lr {sched.get_last_lr()[0]:.2e} "
+                f"(kd {acc['kd'] / k:.4f} ce {acc['ce'] / k:.4f} emb {acc['emb'] / k:.4f}) lr {sched.get_last_lr()[0]:.2e} "
                 f"{el / s_run:.2f} s/step eta {(args.steps - step) * el / s_run / 60:.1f} min")
-            acc = {"loss": 0.0, "kd": 0.0, "ce": 0.0, "n": 0}
+            acc = {"loss": 0.0, "kd": 0.0, "ce": 0.0, "emb": 0.0, "n": 0}
         if args.eval_every and (step % args.eval_every == 0 or step == args.steps):
             te = time.time()
             res = kd_evaluate(model, dev, chat_dev)
@@ -1276,6 +1332,8 @@ def main():
     tp.add_argument("--bs", type=int, default=64)
     tp.add_argument("--limit", type=int, default=0, help="compute at most N texts (smoke test)")
     tp.add_argument("--deadline", default="")
+    tp.add_argument("--pooled", action="store_true",
+                    help="also cache the teacher's pooled sentence vectors (for train --embed-weight)")
     tp.add_argument("--ckpt-minutes", type=float, default=2.0)
 
     rp = sub.add_parser("train", help="distil (resumable)")
@@ -1297,6 +1355,8 @@ def main():
     rp.add_argument("--temperature", type=float, default=2.0)
     rp.add_argument("--alpha", type=float, default=0.5, help="weight of the KD term (1 - alpha: gold CE)")
     rp.add_argument("--train-embeddings", action="store_true")
+    rp.add_argument("--embed-weight", type=float, default=0.0,
+                    help="weight of the pooled-vector loss (needs `teacher --pooled`); 0: logits only")
     rp.add_argument("--eval-every", type=int, default=250)
     rp.add_argument("--ckpt-minutes", type=float, default=4.0)
     rp.add_argument("--deadline", default="", help="HH:MM UTC: checkpoint and stop at this time")
