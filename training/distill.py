@@ -734,8 +734,8 @@ def cmd_corpus(args):
         role.setdefault(t, sp)
     picked = sample(chat_texts, args.chat_max)
     rows = [{"text": t, "source": "chat", "role": role[t]} for t in picked]
-    rows += [{"text": t, "source": "en_reviews", "role": "customer"}
-             for t in sample(review_sentences(args), args.reviews_max)]
+    reviews = sample(review_sentences(args), args.reviews_max)
+    rows += [{"text": t, "source": "en_reviews", "role": "customer"} for t in reviews]
     middle = sample(politeness_middle(args.politeness), args.politeness_max)
     rows += [{"text": t, "source": "en_politeness_middle", "role": "agent"} for t in middle]
     if args.augment:
@@ -743,13 +743,17 @@ def cmd_corpus(args):
         paths = asset_paths(args.cache)
         aug_rng = random.Random(f"{args.seed}:augment")  # chat_dev below stays as without --augment
         es, ep = data.load_en_sentiment(paths), data.load_en_politeness(args.politeness)
-        for t, _ in es["train"]:
+        for t in [t for t, _ in es["train"]] + reviews:
             role.setdefault(t, "customer")
         for t in [t for t, _ in ep["train"]] + middle:
             role.setdefault(t, "agent")
-        for name, texts, k in (("aug_en_sentiment", [t for t, _ in es["train"]], args.augment),
+        k_sent = args.augment_en_sentiment or args.augment
+        for name, texts, k in (("aug_en_sentiment", [t for t, _ in es["train"]], k_sent),
                                ("aug_en_politeness", [t for t, _ in ep["train"]] + middle, args.augment),
-                               ("aug_chat", picked, max(1, args.augment // 2))):
+                               ("aug_chat", picked, max(1, args.augment // 2)),
+                               ("aug_en_reviews", reviews, args.augment_reviews)):
+            if not k:
+                continue
             never = held | {t for _, t in chat_turns(args.chat_dev)}  # no variant may be a chat dev turn
             rows += [{"text": v, "source": name, "role": role[t]}
                      for v, t in augmented(texts, k, aug_rng, never)]
@@ -1326,6 +1330,9 @@ def main():
     cp.add_argument("--chat-dev-max", type=int, default=1000)
     cp.add_argument("--augment", type=int, default=0,
                     help="variants per English train text (half as many per chat turn); 0: none")
+    cp.add_argument("--augment-en-sentiment", type=int, default=0,
+                    help="variants per English sentiment train text (default: --augment)")
+    cp.add_argument("--augment-reviews", type=int, default=0, help="variants per review sentence")
 
     tp = sub.add_parser("teacher", help="teacher logits for every text (cached, resumable)")
     add_data_args(tp)
