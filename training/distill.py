@@ -747,16 +747,20 @@ def cmd_corpus(args):
             role.setdefault(t, "customer")
         for t in [t for t, _ in ep["train"]] + middle:
             role.setdefault(t, "agent")
-        k_sent = args.augment_en_sentiment or args.augment
-        for name, texts, k in (("aug_en_sentiment", [t for t, _ in es["train"]], k_sent),
-                               ("aug_en_politeness", [t for t, _ in ep["train"]] + middle, args.augment),
-                               ("aug_chat", picked, max(1, args.augment // 2)),
-                               ("aug_en_reviews", reviews, args.augment_reviews)):
-            if not k:
-                continue
-            never = held | {t for _, t in chat_turns(args.chat_dev)}  # no variant may be a chat dev turn
-            rows += [{"text": v, "source": name, "role": role[t]}
-                     for v, t in augmented(texts, k, aug_rng, never)]
+        never = held | {t for _, t in chat_turns(args.chat_dev)}  # no variant may be a chat dev turn
+        sent = [t for t, _ in es["train"]]
+        # the first three share one stream in a fixed order, so a run with more of the extra
+        # variants below keeps every variant (and its cached teacher outputs) of a run with fewer
+        for name, texts, k, stream in (
+                ("aug_en_sentiment", sent, args.augment, aug_rng),
+                ("aug_en_politeness", [t for t, _ in ep["train"]] + middle, args.augment, aug_rng),
+                ("aug_chat", picked, max(1, args.augment // 2), aug_rng),
+                ("aug_en_sentiment", sent, max(0, args.augment_en_sentiment - args.augment),
+                 random.Random(f"{args.seed}:augment:en_sentiment")),
+                ("aug_en_reviews", reviews, args.augment_reviews, random.Random(f"{args.seed}:augment:reviews"))):
+            new = augmented(texts, k, stream, never) if k else []
+            never = never | {v for v, _ in new}
+            rows += [{"text": v, "source": name, "role": role[t]} for v, t in new]
     with open(os.path.join(args.work, "corpus.jsonl"), "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
@@ -1331,7 +1335,7 @@ def main():
     cp.add_argument("--augment", type=int, default=0,
                     help="variants per English train text (half as many per chat turn); 0: none")
     cp.add_argument("--augment-en-sentiment", type=int, default=0,
-                    help="variants per English sentiment train text (default: --augment)")
+                    help="variants per English sentiment train text, if more than --augment")
     cp.add_argument("--augment-reviews", type=int, default=0, help="variants per review sentence")
 
     tp = sub.add_parser("teacher", help="teacher logits for every text (cached, resumable)")
