@@ -2,6 +2,7 @@
 # End-to-end bench (issue 7). Two modes:
 #
 #   bash benches/e2e.sh [--conversations N] [--reference-conversations M] [--threads T] [--bin FILE]
+#                       [--model DIR]
 #       The whole job with the model, on one generated corpus (`convqa generate --conversations N
 #       --seed 7`, default N = 4000, about 34,000 turns), in one run:
 #         (a) `convqa score` (release build, --threads T, default one per core);
@@ -23,6 +24,9 @@
 #       REPLICAS times (default 400 → 20,000 conversations), --threads 1 and 2: conversations/s,
 #       turns/s, MB/s, peak RSS and the 2-thread speed-up; outputs must be byte-identical.
 #
+# --model DIR runs all three with that model folder instead of the default (e.g. a student
+# packaged into target/models/ by training/package.py). The Python sides run one turn per call, so
+# use a model with `max_batch = 1` there: with a batching model models-only is no longer the limit.
 # --bin FILE times that convqa binary instead of building this tree (e.g. a build of a clean
 # checkout while the tree is being edited). Everything is written under target/bench-e2e/.
 # Numbers vary between runs on a shared machine: the script prints the load average next to each
@@ -36,6 +40,7 @@ m=
 threads=$(nproc)
 replicas=400
 convqa=
+model=
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-models) mode=text; if [ $# -gt 1 ] && [[ "$2" =~ ^[0-9]+$ ]]; then replicas=$2; shift; fi ;;
@@ -43,6 +48,7 @@ while [ $# -gt 0 ]; do
     --reference-conversations) m=$2; shift ;;
     --threads) threads=$2; shift ;;
     --bin) convqa=$2; shift ;;
+    --model) model=$2; shift ;;
     -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) echo "e2e.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -78,6 +84,8 @@ PY
 fi
 
 # --- with the model: convqa, the Python reference, models-only ---
+model_args=()
+[ -n "$model" ] && model_args=(--model "$model")
 bash scripts/fetch-onnxruntime.sh >/dev/null
 venv=target/bench-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
@@ -90,11 +98,12 @@ if [ "$m" != "$n" ]; then
   ref_corpus=$dir/corpus-$n-first-$m.jsonl
   head -n "$m" "$corpus" > "$ref_corpus"
 fi
+echo "model: ${model:-the default}"
 echo "corpus: $corpus ($n conversations, $(stat -c %s "$corpus") bytes); reference on $m of them; threads $threads; $(nproc) cores"
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 models_only() { # run number
-  /usr/bin/time -f "%e %M" -o "$dir/time-models-only-$1" "$venv/bin/python" benches/models_only.py "$corpus" \
+  /usr/bin/time -f "%e %M" -o "$dir/time-models-only-$1" "$venv/bin/python" benches/models_only.py "$corpus" "${model_args[@]}" \
     --sessions "$threads" --intra-threads 1 --json "$dir/models-only-$1.json"
   echo "  load average after models-only: $(loadavg)"
 }
@@ -102,12 +111,12 @@ echo "load average before: $(loadavg)"
 models_only 1
 rm -rf "$dir/out-convqa"
 /usr/bin/time -f "%e %M" -o "$dir/time-convqa" "$convqa" score "$corpus" --out "$dir/out-convqa" \
-  --threads "$threads" --quiet
+  --threads "$threads" --quiet "${model_args[@]}"
 echo "  load average after convqa: $(loadavg)"
 models_only 2
 rm -rf "$dir/out-reference"
 /usr/bin/time -f "%e %M" -o "$dir/time-reference" "$venv/bin/python" benches/reference/reference.py "$ref_corpus" \
-  --out "$dir/out-reference"
+  --out "$dir/out-reference" "${model_args[@]}"
 echo "  load average after the reference: $(loadavg)"
 # The text pipelines alone, on the same corpora: where convqa's own code is compared.
 rm -rf "$dir/out-convqa-text" "$dir/out-reference-text"
