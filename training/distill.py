@@ -37,8 +37,13 @@ Data (never data/eval, never data/dev: data/dev is for calibration only):
     requests (dropped by the binary protocol); any dev / test / data/eval / data/dev text is
     excluded;
   - every text gets the teacher's fp32 logits for both heads (`teacher`, cached on disk).
+  - `corpus --augment K`: teacher-labelled variants of the English train texts, the politeness
+    middle half and the chat turns (words deleted, swapped, replaced; spans kept), as TinyBERT
+    augments: a small student needs far more of the teacher's function than the labels show.
 Loss per text: alpha * T^2 * (KL_sentiment + KL_politeness) at temperature T (--temperature 2,
---alpha 0.5) + (1 - alpha) * CE(gold) on the labelled head, if any.
+--alpha 0.5) + (1 - alpha) * CE(gold) on the labelled head, if any; with --embed-weight W also
+W * |P(student pooled vector) - teacher pooled vector|^2 / total variance (`teacher --pooled`
+caches the teacher's vectors; P: a training-only Linear(hidden -> 384), not exported).
 Batches mix all sources, bucketed by length (shuffle, chunks of 50 batches sorted by length),
 a pure function of (seed, epoch) as in train.py.
 
@@ -657,10 +662,14 @@ def review_sentences(args):
     return sents
 
 
+def _is_cjk(ch):
+    return "\u4e00" <= ch <= "\u9fff"
+
+
 def _tokens(text):
     """Words of a text for augmentation: jieba for anything with CJK (it keeps Latin words and
     spaces as tokens), whitespace otherwise. Joining the tokens gives the text back."""
-    if any("\u4e00" <= ch <= "\u9fff" for ch in text):
+    if any(_is_cjk(ch) for ch in text):
         import jieba
         return jieba.lcut(text)
     import re
@@ -691,8 +700,7 @@ def augment(text, rng, pool):
                 j = rng.choice(words)
                 toks[i], toks[j] = toks[j], toks[i]
             else:
-                cjk = "\u4e00" <= toks[i][0] <= "\u9fff"
-                toks[i] = rng.choice(pool[cjk])
+                toks[i] = rng.choice(pool[_is_cjk(toks[i][0])])
     return re.sub(r"\s{2,}", " ", "".join(toks)).strip()
 
 
@@ -703,7 +711,7 @@ def augmented(texts, k, rng, held):
     for t in texts:
         for w in _tokens(t):
             if w.strip() and w.isalpha():
-                pool["\u4e00" <= w[0] <= "\u9fff"].append(w)
+                pool[_is_cjk(w[0])].append(w)
     pool = {c: ws or ["ok"] for c, ws in pool.items()}
     out, seen = [], set(texts) | held
     for t in texts:
@@ -826,10 +834,9 @@ def teacher_pooled_onnx(args):
     path = os.path.join(args.work, "teacher.pooled.fp32.onnx")
     if not os.path.exists(path):
         m = onnx.load(teacher_onnx(args))
-        head = next(n for n in m.graph.node if n.output[0] == OUTPUTS[0])
-        m.graph.output.append(onnx.helper.make_tensor_value_info(head.input[0], onnx.TensorProto.FLOAT, None))
+        head = next(n for n in m.graph.node if n.output[0] == OUTPUTS[0])  # Gemm(pooled, W, b)
         m.graph.node.append(onnx.helper.make_node("Identity", [head.input[0]], ["pooled"]))
-        m.graph.output[-1].name = "pooled"
+        m.graph.output.append(onnx.helper.make_tensor_value_info("pooled", onnx.TensorProto.FLOAT, None))
         onnx.save(m, path + ".tmp")
         os.replace(path + ".tmp", path)
     return path
