@@ -25,8 +25,9 @@
 #       turns/s, MB/s, peak RSS and the 2-thread speed-up; outputs must be byte-identical.
 #
 # --model DIR runs all three with that model folder instead of the default (e.g. a student
-# packaged into target/models/ by training/package.py). The Python sides run one turn per call, so
-# use a model with `max_batch = 1` there: with a batching model models-only is no longer the limit.
+# packaged into target/models/ by training/package.py). models-only makes the calls convqa makes
+# (up to the manifest's max_batch texts a call); the reference runs one turn per call, as its
+# per-conversation loop would.
 # --bin FILE times that convqa binary instead of building this tree (e.g. a build of a clean
 # checkout while the tree is being edited). Everything is written under target/bench-e2e/.
 # Numbers vary between runs on a shared machine: the script prints the load average next to each
@@ -171,8 +172,8 @@ rate = {}
 for name, c, t, b, secs, rss in rows:
     rate[name] = c / secs
     print(f"| {name} | {c:,} | {t:,} | {b/1e6:.1f} | {secs:.1f} | {c/secs:,.1f} | {t/secs:,.0f} | {b/1e6/secs:.2f} | {rss:,.0f} |")
-print(f"\nmodel turns (customer + agent): {mo['turns']:,}, of which {mo['model_calls']:,} distinct texts per batch of "
-      f"1,024 conversations ({100 * mo['model_calls'] / mo['turns']:.0f} %): convqa and models-only run each once, the "
+print(f"\nmodel turns (customer + agent): {mo['turns']:,}, of which {mo['model_texts']:,} distinct texts per batch of "
+      f"1,024 conversations ({100 * mo['model_texts'] / mo['turns']:.0f} %): convqa and models-only run each once, the "
       f"reference runs every turn; generated text repeats more than most real traffic, so read the reference ratio "
       f"with that share in mind")
 print(f"models-only {mo['turns_per_sec']:,.0f} model turns/s "

@@ -8,11 +8,12 @@ the model.
 Layout, as in src/model/mod.rs: the same ONNX Runtime (the `onnxruntime` 1.31.1 wheel, whose
 library convqa loads), one session per worker thread (`--sessions`, default 2 = convqa's default
 `--threads` on this 2-core machine), each with `--intra-threads` ONNX Runtime threads (1) and all
-graph optimizations; one turn per call (the manifest's `max_batch = 1`); every customer and agent
-turn (system turns are not scored), with the manifest's prefix and max length, each distinct text
-once per batch of 1,024 conversations (convqa's batch; it runs a repeated text once, which is
-exact; `--all-turns` runs every turn). Workers take the
-next turn from a shared counter (convqa's rayon pool steals work the same way); `session.run`
+graph optimizations; every customer and agent turn (system turns are not scored), with the
+manifest's prefix and max length, each distinct text once per batch of 1,024 conversations
+(convqa's batch; it runs a repeated text once, which is exact; `--all-turns` runs every turn).
+Calls as convqa makes them: a batch's texts sorted by token length and cut into calls of at most
+the manifest's `max_batch` texts and 4,096 padded tokens (one text per call when `max_batch = 1`,
+as for the teacher). Workers take the next call from a shared counter (convqa's rayon pool steals work the same way); `session.run`
 releases the GIL, so two Python threads run two inferences at once.
 
 Untimed: reading the corpus, tokenizing (the `tokenizers` library, as convqa) and building the
@@ -31,6 +32,24 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
+
+
+TOKEN_BUDGET = 4096  # src/model/mod.rs: most padded tokens (texts × longest) in one call
+
+
+def token_budget_calls(order, lens, max_batch):
+    """`order` (sorted by length) cut into calls of at most max_batch texts and TOKEN_BUDGET padded
+    tokens, as src/model/mod.rs token_budget_batches."""
+    calls, current = [], []
+    for i in order:
+        width = max(1, lens[i])
+        if current and (len(current) >= max_batch or (len(current) + 1) * width > TOKEN_BUDGET):
+            calls.append(current)
+            current = []
+        current.append(i)
+    if current:
+        calls.append(current)
+    return calls
 
 
 def main():
@@ -53,25 +72,35 @@ def main():
     tokenizer.no_padding()
 
     conversations = 0
-    texts, all_turns, batch = [], 0, set()
+    batches, all_turns, batch = [], 0, None  # the texts of each batch of conversations
     with open(args.corpus, encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 if conversations % args.batch_conversations == 0:
-                    batch = set()
+                    batch = {}  # text -> None: distinct, in order
+                    batches.append(batch)
                 conversations += 1
                 for t in json.loads(line)["turns"]:
                     if t["speaker"] == "system":
                         continue
                     all_turns += 1
-                    if args.all_turns or t["text"] not in batch:
-                        batch.add(t["text"])
-                        texts.append(t["text"])
+                    batch[t["text"] if not args.all_turns else (all_turns, t["text"])] = None
+    texts = [k if isinstance(k, str) else k[1] for b in batches for k in b]
     encodings = tokenizer.encode_batch([manifest["prefix"] + t for t in texts])
-    inputs = []
-    for e in encodings:
-        ids = np.array([e.ids], dtype=np.int64)
-        inputs.append({manifest["inputs"][0]: ids, manifest["inputs"][1]: np.ones_like(ids)})
+    max_batch = max(1, manifest.get("max_batch", 1))
+    inputs, start = [], 0
+    for b in batches:
+        lens = [len(e.ids) for e in encodings[start:start + len(b)]]
+        order = sorted(range(len(b)), key=lambda i: (lens[i], i))
+        for call in token_budget_calls(order, lens, max_batch):
+            width = max(1, max(lens[i] for i in call))
+            ids = np.zeros((len(call), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for r, i in enumerate(call):
+                ids[r, :lens[i]] = encodings[start + i].ids
+                mask[r, :lens[i]] = 1
+            inputs.append({manifest["inputs"][0]: ids, manifest["inputs"][1]: mask})
+        start += len(b)
     outputs = [manifest["heads"][h]["output"] for h in ("sentiment", "politeness")]
 
     options = ort.SessionOptions()
@@ -112,6 +141,7 @@ def main():
         "conversations": conversations,
         "turns": all_turns,
         "model_calls": len(inputs),
+        "model_texts": len(texts),
         "tokens": tokens,
         "bytes": size,
         "sessions": args.sessions,
@@ -123,8 +153,9 @@ def main():
     }
     print(
         f"models-only ({args.sessions} sessions x {args.intra_threads} ORT thread): "
-        f"{all_turns} turns of {conversations} conversations, {len(inputs)} model calls "
-        f"({'every turn' if args.all_turns else 'distinct texts per batch'}, {tokens / len(inputs):.1f} tokens each) "
+        f"{all_turns} turns of {conversations} conversations, {len(texts)} texts "
+        f"({'every turn' if args.all_turns else 'distinct texts per batch'}, {tokens / len(texts):.1f} tokens each) "
+        f"in {len(inputs)} calls of at most {max_batch} "
         f"in {secs:.2f} s: {result['turns_per_sec']:,.0f} turns/s"
     )
     if args.json:
