@@ -72,20 +72,22 @@ def main():
     tokenizer.no_padding()
 
     conversations = 0
-    batches, all_turns, batch = [], 0, None  # the texts of each batch of conversations
+    batches, all_turns = [], 0  # the texts to run of each batch of conversations
     with open(args.corpus, encoding="utf-8") as f:
         for line in f:
             if line.strip():
                 if conversations % args.batch_conversations == 0:
-                    batch = {}  # text -> None: distinct, in order
-                    batches.append(batch)
+                    batches.append([])
+                    seen = set()
                 conversations += 1
                 for t in json.loads(line)["turns"]:
                     if t["speaker"] == "system":
                         continue
                     all_turns += 1
-                    batch[t["text"] if not args.all_turns else (all_turns, t["text"])] = None
-    texts = [k if isinstance(k, str) else k[1] for b in batches for k in b]
+                    if args.all_turns or t["text"] not in seen:
+                        seen.add(t["text"])
+                        batches[-1].append(t["text"])
+    texts = [t for b in batches for t in b]
     encodings = tokenizer.encode_batch([manifest["prefix"] + t for t in texts])
     max_batch = max(1, manifest.get("max_batch", 1))
     inputs, start = [], 0

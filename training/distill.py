@@ -798,14 +798,16 @@ def all_texts(args):
     return sorted(texts)
 
 
-def load_logits(path):
+def load_vectors(path):
+    """{text key: vector} of a cache file (teacher logits, or pooled vectors); {} if absent. The
+    array is stored as "logits" whatever it holds, so older caches still load."""
     if not os.path.exists(path):
         return {}
     z = np.load(path)
     return dict(zip(z["keys"].tolist(), z["logits"]))
 
 
-def save_logits(cache, path, dtype=np.float32):
+def save_vectors(cache, path, dtype=np.float32):
     tmp = path + ".tmp.npz"
     keys = sorted(cache)
     np.savez(tmp, keys=np.array(keys), logits=np.stack([cache[k] for k in keys]).astype(dtype))
@@ -851,8 +853,8 @@ def cmd_teacher(args):
     import threading
     path = os.path.join(args.work, "teacher_logits.npz")
     pooled_path = os.path.join(args.work, "teacher_pooled.npz")
-    cache = load_logits(path)
-    pooled = load_logits(pooled_path) if args.pooled else {}
+    cache = load_vectors(path)
+    pooled = load_vectors(pooled_path) if args.pooled else {}
     texts = [t for t in all_texts(args)
              if text_key(t) not in cache or (args.pooled and text_key(t) not in pooled)]
     if args.limit:
@@ -870,6 +872,12 @@ def cmd_teacher(args):
     dl = train.deadline_ts(args.deadline)
     t0 = time.time()
     state = {"next": 0, "done": 0, "last": t0, "stop": False}
+
+    def save():
+        save_vectors(cache, path)
+        if args.pooled:
+            save_vectors(pooled, pooled_path, np.float16)
+
     lock = threading.Lock()
 
     def work(sess):
@@ -890,9 +898,7 @@ def cmd_teacher(args):
                 state["done"] += len(sel)
                 now = time.time()
                 if now - state["last"] > args.ckpt_minutes * 60 or now > dl:
-                    save_logits(cache, path)
-                    if args.pooled:
-                        save_logits(pooled, pooled_path, np.float16)
+                    save()
                     state["last"] = now
                     log(f"  {state['done']}/{len(texts)} texts, {state['done'] / (now - t0):.0f} texts/s, saved")
                     if now > dl:
@@ -903,9 +909,7 @@ def cmd_teacher(args):
         t.start()
     for t in threads:
         t.join()
-    save_logits(cache, path)
-    if args.pooled:
-        save_logits(pooled, pooled_path, np.float16)
+    save()
     if state["stop"]:
         log("deadline: stopped; run the same command again to continue")
     log(f"teacher logits: {state['done']} texts in {time.time() - t0:.0f}s -> {path} ({len(cache)} in all)")
@@ -963,8 +967,8 @@ def plain_state_dict(model):
 def kd_items(args, tok):
     """[(ids, teacher logits [4], gold head -1/0/1, gold target [2], source, teacher pooled vector
     [384] or None)], dev, chat dev. Pooled vectors are read only with --embed-weight."""
-    cache = load_logits(os.path.join(args.work, "teacher_logits.npz"))
-    pooled = load_logits(os.path.join(args.work, "teacher_pooled.npz")) if args.embed_weight else {}
+    cache = load_vectors(os.path.join(args.work, "teacher_logits.npz"))
+    pooled = load_vectors(os.path.join(args.work, "teacher_pooled.npz")) if args.embed_weight else {}
     rows, dev = labelled_rows(args)
     corpus = read_jsonl(os.path.join(args.work, "corpus.jsonl"))
     texts = [r[0] for r in rows] + [r["text"] for r in corpus]
