@@ -915,6 +915,28 @@ def teacher_pooled_onnx(args):
     return path
 
 
+def teacher_hidden_onnx(args, layers):
+    """WORK/teacher.hidden.<layers>.<fp32|shipped>.onnx: the teacher (fp32, or with
+    --hidden-teacher shipped the int8 model.onnx of models/, about 3x faster) with the token hidden
+    states (output of LayerNorm of each layer in `layers`) as extra outputs `hidden<k>` [B, T, 384],
+    for `train --hidden-weight`."""
+    import onnx
+    src_path = TEACHER_ONNX if args.hidden_teacher == "shipped" else teacher_onnx(args)
+    path = os.path.join(args.work, "teacher.hidden." + "-".join(map(str, layers)) + f".{args.hidden_teacher}.onnx")
+    if not os.path.exists(path):
+        m = onnx.load(src_path)
+        names = {n.output[0] for n in m.graph.node}
+        for k in layers:
+            src = f"/encoder/encoder/layer.{k}/output/LayerNorm/LayerNormalization_output_0"
+            if src not in names:
+                sys.exit(f"teacher graph {src_path}: no tensor {src}")
+            m.graph.node.append(onnx.helper.make_node("Identity", [src], [f"hidden{k}"]))
+            m.graph.output.append(onnx.helper.make_tensor_value_info(f"hidden{k}", onnx.TensorProto.FLOAT, None))
+        onnx.save(m, path + ".tmp")
+        os.replace(path + ".tmp", path)
+    return path
+
+
 def cmd_teacher(args):
     """Teacher logits [sentiment(2), politeness(2)] of every text the student will see (fp32,
     onnxruntime, --threads sessions of one thread, batches of --bs sorted by length), cached in
@@ -1015,6 +1037,16 @@ def build_student(args, teacher, tok=None):
             lin.weight.copy_(proj if proj is not None else torch.eye(args.hidden))
             lin.bias.zero_()
         model.embed_proj = lin
+    if getattr(args, "hidden_weight", 0.0):
+        # one map per student layer from its hidden states to the teacher layer it learns from
+        # (TinyBERT's hidden-state loss, Jiao et al. 2020), started like embed_proj
+        hp = torch.nn.ModuleList(torch.nn.Linear(args.hidden, teacher.encoder.config.hidden_size)
+                                 for _ in layers)
+        with torch.no_grad():
+            for lin in hp:
+                lin.weight.copy_(proj if proj is not None else torch.eye(args.hidden))
+                lin.bias.zero_()
+        model.hidden_proj = hp
     if proj is not None:
         table = teacher.encoder.embeddings.word_embeddings.weight.detach().clone()
         model.encoder.embeddings.word_embeddings = ProjectedEmbedding(table, proj)
@@ -1023,10 +1055,14 @@ def build_student(args, teacher, tok=None):
     return model, cfg
 
 
+# modules used only by the training losses (--embed-weight, --hidden-weight): not in best.pt
+TRAINING_ONLY = ("embed_proj.", "hidden_proj.")
+
+
 def plain_state_dict(model):
     """state dict of an ordinary BertModel classifier (ProjectedEmbedding folded)."""
     sd = {k: v.detach().clone() for k, v in model.state_dict().items()
-          if not k.startswith("embed_proj.")}  # a training-only module (--embed-weight)
+          if not k.startswith(TRAINING_ONLY)}
     we = model.encoder.embeddings.word_embeddings
     if isinstance(we, ProjectedEmbedding):
         for k in [k for k in sd if k.startswith("encoder.embeddings.word_embeddings.")]:
@@ -1180,7 +1216,7 @@ def init_weights(model, path, train_embeddings=False):
         model.encoder.embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(
             table, freeze=not train_embeddings)
     missing, unexpected = model.load_state_dict(sd, strict=False)
-    if unexpected or any(not k.startswith("embed_proj.") for k in missing):
+    if unexpected or any(not k.startswith(TRAINING_ONLY) for k in missing):
         sys.exit(f"--init-from {path}: does not fit this student (missing {missing}, unexpected {unexpected})")
     log(f"weights from {path}")
 
@@ -1195,7 +1231,8 @@ def cmd_train(args):
             sys.exit(f"--resume: no checkpoint at {last_path}")
         ckpt = torch.load(last_path, map_location="cpu", weights_only=False)
         keep = {k: getattr(args, k) for k in ("deadline", "ckpt_minutes", "stop_after", "resume", "out", "cmd")}
-        older = {"embed_weight": 0.0, "select": "dev-mean", "keep_evals": False}  # options older runs lack
+        older = {"embed_weight": 0.0, "hidden_weight": 0.0, "hidden_teacher": "fp32", "select": "dev-mean",
+                 "keep_evals": False}  # options older runs lack
         args = argparse.Namespace(**{**older, **ckpt["args"], **keep})
         log(f"resuming from {last_path}: step {ckpt['step']} epoch {ckpt['epoch']} pos {ckpt['pos']}")
     torch.set_num_threads(args.threads)
@@ -1245,7 +1282,24 @@ def cmd_train(args):
     model.train()
     plan = kd_plan(items, args.bs, args.seed, epoch)
     last_ckpt, t_run, s_run = time.time(), time.time(), 0
-    acc = {"loss": 0.0, "kd": 0.0, "ce": 0.0, "emb": 0.0, "n": 0}
+    acc = {"loss": 0.0, "kd": 0.0, "ce": 0.0, "emb": 0.0, "hid": 0.0, "n": 0}
+    captured, t_hidden, hidden_names, hidden_var = {}, None, [], []
+    if args.hidden_weight:
+        layers = [int(x) for x in args.init_layers.split(",")] if args.init_layers else spread(12, args.layers)
+        for i, layer in enumerate(model.encoder.encoder.layer):
+            layer.register_forward_hook(lambda _m, _in, out, i=i: captured.__setitem__(i, out))
+        t_hidden = ort_session(teacher_hidden_onnx(args, layers), args.threads)
+        hidden_names = [f"hidden{k}" for k in layers]
+        # per layer, the teacher's token total variance (on 20 batches): 1.0 = predicting the mean
+        sums = [[] for _ in layers]
+        for b in kd_plan(items, args.bs, args.seed, 0)[:20]:
+            ids, att = train.pad_batch([items[i][0] for i in b])
+            hs = t_hidden.run(hidden_names, {"input_ids": ids.numpy(), "attention_mask": att.numpy()})
+            for j, t in enumerate(hs):
+                sums[j].append(t[att.numpy().astype(bool)])
+        hidden_var = [float(np.var(np.concatenate(x), 0).sum()) for x in sums]
+        log(f"hidden-state loss: student layers -> teacher layers {layers}, teacher variance "
+            + " ".join(f"{v:.1f}" for v in hidden_var))
     # the embedding loss is divided by the teacher vectors' total variance: 1.0 = predicting the mean
     pooled_var = float(np.var(np.stack([it[5] for it in items[::max(1, len(items) // 20000)]]).astype(np.float32), 0).sum()) \
         if args.embed_weight else 1.0
@@ -1258,9 +1312,17 @@ def cmd_train(args):
         tl = torch.tensor(np.stack([items[i][1] for i in sel]), dtype=torch.float32)
         gh = torch.tensor([items[i][2] for i in sel])
         gt = torch.tensor([items[i][3] for i in sel], dtype=torch.float32)
+        captured.clear()
         pooled = model.pooled(ids, att)
         s, p = model.heads["sentiment"](pooled), model.heads["politeness"](pooled)
         loss, kd, ce = kd_loss(s, p, tl, gh, gt, args.temperature, args.alpha)
+        if args.hidden_weight:
+            th = t_hidden.run(hidden_names, {"input_ids": ids.numpy(), "attention_mask": att.numpy()})
+            m = att.unsqueeze(-1).to(torch.float32)
+            hid = sum(((model.hidden_proj[i](captured[i]) - torch.from_numpy(t)) ** 2 * m).sum() / m.sum() / hidden_var[i]
+                      for i, t in enumerate(th)) / len(th)
+            loss = loss + args.hidden_weight * hid
+            acc["hid"] += hid.item()
         if args.embed_weight:
             tp = torch.tensor(np.stack([items[i][5] for i in sel]), dtype=torch.float32)
             emb = ((model.embed_proj(pooled) - tp) ** 2).sum(-1).mean() / pooled_var
@@ -1288,9 +1350,10 @@ def cmd_train(args):
             el = time.time() - t_run
             k = max(1, acc["n"])
             log(f"step {step}/{args.steps} epoch {epoch} pos {pos}/{len(plan)} loss {acc['loss'] / k:.4f} "
-                f"(kd {acc['kd'] / k:.4f} ce {acc['ce'] / k:.4f} emb {acc['emb'] / k:.4f}) lr {sched.get_last_lr()[0]:.2e} "
+                f"(kd {acc['kd'] / k:.4f} ce {acc['ce'] / k:.4f} emb {acc['emb'] / k:.4f} hid {acc['hid'] / k:.4f}) "
+                f"lr {sched.get_last_lr()[0]:.2e} "
                 f"{el / s_run:.2f} s/step eta {(args.steps - step) * el / s_run / 60:.1f} min")
-            acc = {"loss": 0.0, "kd": 0.0, "ce": 0.0, "emb": 0.0, "n": 0}
+            acc = {"loss": 0.0, "kd": 0.0, "ce": 0.0, "emb": 0.0, "hid": 0.0, "n": 0}
         if args.eval_every and (step % args.eval_every == 0 or step == args.steps):
             te = time.time()
             res = kd_evaluate(model, dev, chat_dev)
@@ -1355,6 +1418,32 @@ def cmd_export(args):
         log(f"{os.path.basename(path)} ({os.path.getsize(path) / 2**20:.1f} MiB): max |logit diff| vs torch "
             f"{diffs[0]:.2e} (export shape) {diffs[1]:.2e} (other shape); alone vs batch 32 on 256 chat "
             f"turns {batch_effect(path, enc):.2e}")
+
+
+def cmd_average(args):
+    """OUT (best.pt form): the weight average of checkpoints of one run (stochastic weight
+    averaging, Izmailov et al. 2018, over the `--keep-evals` checkpoints of a run's tail), scored
+    on dev as train scores its evaluations, so the average is chosen on dev like any checkpoint."""
+    import export
+    torch.set_num_threads(args.threads)
+    cks = [torch.load(p, map_location="cpu", weights_only=False) for p in args.ckpts]
+    if any(ck.get("config") != cks[0].get("config") for ck in cks):
+        sys.exit("average: the checkpoints have different shapes (config)")
+    sd0 = cks[0]["model"]
+    avg = {k: (sum(ck["model"][k].double() for ck in cks) / len(cks)).to(v.dtype)
+           if v.is_floating_point() else v for k, v in sd0.items()}
+    run_args = argparse.Namespace(**{**cks[0]["args"], "embed_weight": 0.0})  # dev needs no pooled vectors
+    state = {"model": avg, "config": cks[0]["config"], "step": [ck["step"] for ck in cks],
+             "averaged": list(args.ckpts), "args": vars(run_args)}
+    train.atomic_save(state, args.out)
+    model, _ = export.load_classifier(args.out)
+    _, dev, chat_dev = kd_items(run_args, train.load_tokenizer(run_args.vocab, run_args.max_len))
+    res = kd_evaluate(model, dev, chat_dev)
+    state["dev"] = res
+    train.atomic_save(state, args.out)
+    mean = float(np.mean([res[n] for n, _ in train.DEV_SETS]))
+    log(f"average of {len(cks)} checkpoints (steps {state['step']}) -> {args.out}: "
+        + " ".join(f"{k} {v:.4f}" for k, v in res.items()) + f" mean {mean:.4f}")
 
 
 FLOORS = {"zh_sentiment": 0.92, "en_sentiment": 0.85, "en_politeness/wikipedia": 0.83,
@@ -1472,6 +1561,12 @@ def main():
     rp.add_argument("--train-embeddings", action="store_true")
     rp.add_argument("--embed-weight", type=float, default=0.0,
                     help="weight of the pooled-vector loss (needs `teacher --pooled`); 0: logits only")
+    rp.add_argument("--hidden-weight", type=float, default=0.0,
+                    help="weight of a hidden-state loss: each student layer's token states, through a "
+                         "training-only Linear(hidden -> 384), against the teacher layer it was taken from "
+                         "(the teacher runs on every batch: slower steps)")
+    rp.add_argument("--hidden-teacher", choices=("fp32", "shipped"), default="fp32",
+                    help="the teacher graph that gives the hidden states")
     rp.add_argument("--eval-every", type=int, default=250)
     rp.add_argument("--ckpt-minutes", type=float, default=4.0)
     rp.add_argument("--deadline", default="", help="HH:MM UTC: checkpoint and stop at this time")
@@ -1492,6 +1587,11 @@ def main():
     ep.add_argument("--vocab", default=train.DEFAULT_VOCAB)
     ep.add_argument("--threads", type=int, default=2)
 
+    ap_ = sub.add_parser("average", help="weight average of checkpoints of one run, scored on dev")
+    ap_.add_argument("ckpts", nargs="+")
+    ap_.add_argument("--out", required=True)
+    ap_.add_argument("--threads", type=int, default=2)
+
     mp = sub.add_parser("compare", help="student vs teacher table from two evaluate.py --json files")
     mp.add_argument("teacher_json")
     mp.add_argument("student_json")
@@ -1499,7 +1599,7 @@ def main():
 
     args = ap.parse_args()
     {"speed": cmd_speed, "corpus": cmd_corpus, "teacher": cmd_teacher, "train": cmd_train,
-     "export": cmd_export, "compare": cmd_compare}[args.cmd](args)
+     "export": cmd_export, "average": cmd_average, "compare": cmd_compare}[args.cmd](args)
 
 
 if __name__ == "__main__":
