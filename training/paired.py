@@ -26,10 +26,30 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import evaluate  # noqa: E402
 
 
+def binary_rows(rows, task):
+    return [(t, y) for t, y in rows if y in evaluate.LABELS[task]]
+
+
 def correct(sess, tok, rows, task, bs):
-    rows = [(t, y) for t, y in rows if y in evaluate.LABELS[task]]
     pred = evaluate.run(sess, tok, [t for t, _ in rows], bs=bs)[evaluate.OUTPUT[task]].argmax(-1)
     return np.array([evaluate.LABELS[task][p] == y for p, (_, y) in zip(pred, rows)])
+
+
+def equal_model_chance(discordant, sizes, margin, reps=100_000, seed=1):
+    """P(at least one set shows B more than `margin` points below A) if A and B were equally
+    accurate: every discordant text goes either way with probability 1/2, once per text (a text
+    in two sets, e.g. en politeness and its Wikipedia part, counts the same in both).
+    `discordant`: {set: [text key]}, `sizes`: {set: n}."""
+    keys = sorted({k for ks in discordant.values() for k in ks})
+    pos = {k: i for i, k in enumerate(keys)}
+    rng = np.random.default_rng(seed)
+    worse = np.zeros(reps, bool)
+    for lo in range(0, reps, 10_000):
+        coin = rng.integers(0, 2, (min(10_000, reps - lo), len(keys))) * 2 - 1  # +1: B right
+        for name, ks in discordant.items():
+            diff = 100 * coin[:, [pos[k] for k in ks]].sum(1) / sizes[name]
+            worse[lo:lo + len(coin)] |= diff < -margin
+    return float(worse.mean())
 
 
 def mcnemar_p(b, c):
@@ -62,6 +82,8 @@ def main():
     ap.add_argument("--tokenizer", default=evaluate.DEFAULT_TOKENIZER)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--margin", type=float, default=1.5,
+                    help="for the closing line: the loss in points an equally good model would show by chance")
     args = ap.parse_args()
     tok = evaluate.load_tokenizer(args.tokenizer)
     sa, sb = evaluate.session(args.a, args.threads), evaluate.session(args.b, args.threads)
@@ -71,15 +93,26 @@ def main():
     print(f"A = {args.a} (batch {args.batch_a})\nB = {args.b} (batch {args.batch_b})")
     print(f"{'set':36s} {'n':>5s} {'A':>6s} {'B':>6s} {'B-A':>6s} {'A only':>6s} {'B only':>6s} "
           f"{'p':>6s}  95 % CI of B-A (points)")
+    discordant, sizes = {}, {}
     for name, task, rows in sets:
-        r = compare(correct(sa, tok, rows, task, args.batch_a), correct(sb, tok, rows, task, args.batch_b))
+        rows = binary_rows(rows, task)
+        a, b = correct(sa, tok, rows, task, args.batch_a), correct(sb, tok, rows, task, args.batch_b)
+        r = compare(a, b)
         out[name] = r
+        if not name.startswith("chat") or name.endswith("/all"):  # the sets the target names
+            discordant[name] = [(task, t) for (t, _), x, y in zip(rows, a, b) if x != y]
+            sizes[name] = len(rows)
         lo, hi = r["ci95_points"]
         print(f"{name:36s} {r['n']:5d} {r['acc_a']:6.3f} {r['acc_b']:6.3f} {r['diff_points']:+6.1f} "
               f"{r['only_a_right']:6d} {r['only_b_right']:6d} {r['mcnemar_p']:6.3f}  [{lo:+.1f}, {hi:+.1f}]")
+    chance = equal_model_chance(discordant, sizes, args.margin)
+    print(f"If B were exactly as accurate as A (the same discordant texts, each going either way at "
+          f"random), at least one of the {len(sizes)} test and chat/all sets would show B more than "
+          f"{args.margin} points below A with probability {chance:.2f} (simulated).")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"a": args.a, "b": args.b, "sets": out}, f, indent=1)
+            json.dump({"a": args.a, "b": args.b, "sets": out, "margin": args.margin,
+                       "equal_model_chance": chance}, f, indent=1)
 
 
 if __name__ == "__main__":
