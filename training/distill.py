@@ -1231,8 +1231,8 @@ def cmd_train(args):
             sys.exit(f"--resume: no checkpoint at {last_path}")
         ckpt = torch.load(last_path, map_location="cpu", weights_only=False)
         keep = {k: getattr(args, k) for k in ("deadline", "ckpt_minutes", "stop_after", "resume", "out", "cmd")}
-        older = {"embed_weight": 0.0, "hidden_weight": 0.0, "hidden_teacher": "fp32", "select": "dev-mean",
-                 "keep_evals": False}  # options older runs lack
+        older = {"embed_weight": 0.0, "hidden_weight": 0.0, "hidden_teacher": "fp32", "logit_weight": 1.0,
+                 "select": "dev-mean", "keep_evals": False}  # options older runs lack
         args = argparse.Namespace(**{**older, **ckpt["args"], **keep})
         log(f"resuming from {last_path}: step {ckpt['step']} epoch {ckpt['epoch']} pos {ckpt['pos']}")
     torch.set_num_threads(args.threads)
@@ -1316,6 +1316,7 @@ def cmd_train(args):
         pooled = model.pooled(ids, att)
         s, p = model.heads["sentiment"](pooled), model.heads["politeness"](pooled)
         loss, kd, ce = kd_loss(s, p, tl, gh, gt, args.temperature, args.alpha)
+        loss = args.logit_weight * loss
         if args.hidden_weight:
             th = t_hidden.run(hidden_names, {"input_ids": ids.numpy(), "attention_mask": att.numpy()})
             m = att.unsqueeze(-1).to(torch.float32)
@@ -1565,6 +1566,9 @@ def main():
                     help="weight of a hidden-state loss: each student layer's token states, through a "
                          "training-only Linear(hidden -> 384), against the teacher layer it was taken from "
                          "(the teacher runs on every batch: slower steps)")
+    rp.add_argument("--logit-weight", type=float, default=1.0,
+                    help="weight of the logit loss (KD + gold CE); 0 with --hidden-weight/--embed-weight "
+                         "trains on the teacher's states alone (TinyBERT's first stage)")
     rp.add_argument("--hidden-teacher", choices=("fp32", "shipped"), default="fp32",
                     help="the teacher graph that gives the hidden states")
     rp.add_argument("--eval-every", type=int, default=250)
