@@ -1216,7 +1216,8 @@ def init_weights(model, path, train_embeddings=False):
         model.encoder.embeddings.word_embeddings = torch.nn.Embedding.from_pretrained(
             table, freeze=not train_embeddings)
     missing, unexpected = model.load_state_dict(sd, strict=False)
-    if unexpected or any(not k.startswith(TRAINING_ONLY) for k in missing):
+    # training-only modules may be on either side (a stage with --hidden-weight, the next without)
+    if any(not k.startswith(TRAINING_ONLY) for k in unexpected + missing):
         sys.exit(f"--init-from {path}: does not fit this student (missing {missing}, unexpected {unexpected})")
     log(f"weights from {path}")
 
