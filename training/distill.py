@@ -6,6 +6,7 @@
     python training/distill.py teacher                          # teacher logits, cached, resumable
     python training/distill.py train   --layers 4 --hidden 384 --budget-minutes 45 --out DIR [--resume]
     python training/distill.py export  --ckpt DIR/best.pt --out-dir DIR [--quant row8s]
+    python training/distill.py average DIR/step9000.pt DIR/step10000.pt ... --out DIR/avg.pt   # scored on dev
     python training/distill.py compare TEACHER_EVAL.json STUDENT_EVAL.json   # evaluate.py --json files
 (training/README.md, section "Distilled student", has the exact commands of a run.)
 
@@ -40,10 +41,15 @@ Data (never data/eval, never data/dev: data/dev is for calibration only):
   - `corpus --augment K`: teacher-labelled variants of the English train texts, the politeness
     middle half and the chat turns (words deleted, swapped, replaced; spans kept), as TinyBERT
     augments: a small student needs far more of the teacher's function than the labels show.
+  - `corpus --vader`: the VADER paper's rated English sentences (tweets, Amazon, movie and NYT
+    snippets), without any near copy of a Pang & Lee or held-out text (near_duplicates).
 Loss per text: alpha * T^2 * (KL_sentiment + KL_politeness) at temperature T (--temperature 2,
 --alpha 0.5) + (1 - alpha) * CE(gold) on the labelled head, if any; with --embed-weight W also
 W * |P(student pooled vector) - teacher pooled vector|^2 / total variance (`teacher --pooled`
-caches the teacher's vectors; P: a training-only Linear(hidden -> 384), not exported).
+caches the teacher's vectors; P: a training-only Linear(hidden -> 384), not exported); with
+--hidden-weight W also W * each student layer's token states, through its own training-only
+Linear, against the teacher layer it was taken from (TinyBERT; the teacher runs per batch), and
+--logit-weight 0 drops the logit terms (a first stage on the teacher's states alone).
 Batches mix all sources, bucketed by length (shuffle, chunks of 50 batches sorted by length),
 a pure function of (seed, epoch) as in train.py.
 
@@ -51,7 +57,9 @@ Checkpoints as train.py: OUT/last.pt (model, optimizer, scheduler, RNG, step, ep
 args, history; atomic) every --ckpt-minutes, at the end, at --deadline HH:MM (UTC), on SIGTERM
 and at --stop-after; `--resume` continues exactly. Every --eval-every steps the dev rows of
 train.py are scored and the best mean goes to OUT/best.pt ({"model", "config", ...}; export.py
-reads "config"). Agreement with the teacher on held-out synthetic chat turns (generator seed
+reads "config"); with --select agreement, the best agreement with the teacher over all dev
+texts and the chat dev turns instead (--keep-evals keeps every evaluated checkpoint, for
+`average`). Agreement with the teacher on held-out synthetic chat turns (generator seed
 12, not trained on) is logged too. --budget-minutes fits --steps to a time budget at step 30.
 
 All steps use at most 2 threads (--threads); run them with `nice` when the machine is shared.
