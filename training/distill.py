@@ -1101,12 +1101,18 @@ def kd_items(args, tok):
     for r, ids in zip(corpus, enc[len(rows):]):
         items.append((ids, cache[text_key(r["text"])], -1, [0.0, 0.0], r["source"],
                       pooled.get(text_key(r["text"]))))
+    return (items, *kd_dev(args, tok, cache, dev))
+
+
+def kd_dev(args, tok, cache, dev):
+    """The dev sets (`labelled_rows`' second value) and the chat dev turns, encoded, each text with
+    its teacher logits (for agreement): the second and third values of kd_items."""
     dev_enc = {name: list(zip(train.encode(tok, [t for t, _ in v]), [y for _, y in v],
                               [cache.get(text_key(t)) for t, _ in v])) for name, v in dev.items()}
     cd = read_jsonl(os.path.join(args.work, "chat_dev.jsonl"))
     chat_dev = list(zip(train.encode(tok, [r["text"] for r in cd]), [r["role"] for r in cd],
                         [cache[text_key(r["text"])] for r in cd]))
-    return items, dev_enc, chat_dev
+    return dev_enc, chat_dev
 
 
 def kd_plan(items, bs, seed, epoch):
@@ -1442,12 +1448,14 @@ def cmd_average(args):
     sd0 = cks[0]["model"]
     avg = {k: (sum(ck["model"][k].double() for ck in cks) / len(cks)).to(v.dtype)
            if v.is_floating_point() else v for k, v in sd0.items()}
-    run_args = argparse.Namespace(**{**cks[0]["args"], "embed_weight": 0.0})  # dev needs no pooled vectors
+    run_args = argparse.Namespace(**cks[0]["args"])
     state = {"model": avg, "config": cks[0]["config"], "step": [ck["step"] for ck in cks],
              "averaged": list(args.ckpts), "args": vars(run_args)}
     train.atomic_save(state, args.out)
     model, _ = export.load_classifier(args.out)
-    _, dev, chat_dev = kd_items(run_args, train.load_tokenizer(run_args.vocab, run_args.max_len))
+    dev, chat_dev = kd_dev(run_args, train.load_tokenizer(run_args.vocab, run_args.max_len),
+                           load_vectors(os.path.join(run_args.work, "teacher_logits.npz")),
+                           labelled_rows(run_args)[1])
     res = kd_evaluate(model, dev, chat_dev)
     state["dev"] = res
     train.atomic_save(state, args.out)
