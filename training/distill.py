@@ -908,19 +908,32 @@ def teacher_onnx(args):
     return path
 
 
-def teacher_pooled_onnx(args):
-    """WORK/teacher.pooled.fp32.onnx: the fp32 teacher with its mean-pooled sentence vector (the
-    input of both heads) as a third output, `pooled` [B, 384]."""
+def with_outputs(src_path, path, tensors):
+    """`path`: a copy of the ONNX graph `src_path` with extra outputs {output name: name of an
+    inner tensor, or a function of the graph giving it} (each through an Identity node); made once,
+    written atomically."""
     import onnx
-    path = os.path.join(args.work, "teacher.pooled.fp32.onnx")
     if not os.path.exists(path):
-        m = onnx.load(teacher_onnx(args))
-        head = next(n for n in m.graph.node if n.output[0] == OUTPUTS[0])  # Gemm(pooled, W, b)
-        m.graph.node.append(onnx.helper.make_node("Identity", [head.input[0]], ["pooled"]))
-        m.graph.output.append(onnx.helper.make_tensor_value_info("pooled", onnx.TensorProto.FLOAT, None))
+        m = onnx.load(src_path)
+        names = {o for n in m.graph.node for o in n.output}
+        for out, src in tensors.items():
+            src = src(m.graph) if callable(src) else src
+            if src not in names:
+                sys.exit(f"teacher graph {src_path}: no tensor {src}")
+            m.graph.node.append(onnx.helper.make_node("Identity", [src], [out]))
+            m.graph.output.append(onnx.helper.make_tensor_value_info(out, onnx.TensorProto.FLOAT, None))
         onnx.save(m, path + ".tmp")
         os.replace(path + ".tmp", path)
     return path
+
+
+def teacher_pooled_onnx(args):
+    """WORK/teacher.pooled.fp32.onnx: the fp32 teacher with its mean-pooled sentence vector (the
+    input of both heads) as a third output, `pooled` [B, 384]."""
+    def head_input(graph):  # Gemm(pooled, W, b) of the first head
+        return next(n for n in graph.node if n.output[0] == OUTPUTS[0]).input[0]
+    return with_outputs(teacher_onnx(args), os.path.join(args.work, "teacher.pooled.fp32.onnx"),
+                        {"pooled": head_input})
 
 
 def teacher_hidden_onnx(args, layers):
@@ -928,21 +941,10 @@ def teacher_hidden_onnx(args, layers):
     --hidden-teacher shipped the int8 model.onnx of models/, about 3x faster) with the token hidden
     states (output of LayerNorm of each layer in `layers`) as extra outputs `hidden<k>` [B, T, 384],
     for `train --hidden-weight`."""
-    import onnx
     src_path = TEACHER_ONNX if args.hidden_teacher == "shipped" else teacher_onnx(args)
     path = os.path.join(args.work, "teacher.hidden." + "-".join(map(str, layers)) + f".{args.hidden_teacher}.onnx")
-    if not os.path.exists(path):
-        m = onnx.load(src_path)
-        names = {n.output[0] for n in m.graph.node}
-        for k in layers:
-            src = f"/encoder/encoder/layer.{k}/output/LayerNorm/LayerNormalization_output_0"
-            if src not in names:
-                sys.exit(f"teacher graph {src_path}: no tensor {src}")
-            m.graph.node.append(onnx.helper.make_node("Identity", [src], [f"hidden{k}"]))
-            m.graph.output.append(onnx.helper.make_tensor_value_info(f"hidden{k}", onnx.TensorProto.FLOAT, None))
-        onnx.save(m, path + ".tmp")
-        os.replace(path + ".tmp", path)
-    return path
+    return with_outputs(src_path, path, {f"hidden{k}": f"/encoder/encoder/layer.{k}/output/LayerNorm/"
+                                         "LayerNormalization_output_0" for k in layers})
 
 
 def cmd_teacher(args):
