@@ -18,8 +18,9 @@ What it does, per conversation, in one process, one conversation after another:
 - timing KPIs per channel: reply times from the first waiting customer turn, first response,
   SLA breaches, an unanswered last customer turn (not when it is a closing thank-you);
 - runs the model (`models/convqa-e5-small`: `tokenizers` with the manifest's prefix and max length,
-  one `onnxruntime` session with its default options, one turn per call as `max_batch = 1` says)
-  on every customer and agent turn, with the manifest's Platt calibration per head;
+  one `onnxruntime` session with its default options; a conversation's turns in padded calls of
+  at most the manifest's `max_batch`, one turn per call when it is 1) on every customer and agent
+  turn, with the manifest's Platt calibration per head;
 - scores: empathy / compliance / responsiveness / sentiment / politeness subscores, the weighted
   qa_score, pass/fail, flags with evidence (the formulas of convqa's README);
 - writes conversations.parquet, turns.parquet and flags.parquet with `pyarrow` (zstd) at the end,
@@ -255,14 +256,25 @@ class Model:
         self.session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
         self.heads = self.manifest["heads"]
 
-    def predict(self, text):
-        """(P(positive), P(polite)) of one turn; one turn per call (max_batch = 1)."""
-        enc = self.tokenizer.encode(self.manifest["prefix"] + text)
-        ids = np.array([enc.ids], dtype=np.int64)
-        mask = np.ones_like(ids)
+    def predict(self, texts):
+        """[(P(positive), P(polite))] of one conversation's turns: one call per turn when the
+        manifest says `max_batch = 1`, else the conversation's turns padded into calls of at most
+        `max_batch` (what a data scientist does with a batchable model: one batch per record)."""
+        bs = max(1, int(self.manifest.get("max_batch", 1)))
         names = [self.heads["sentiment"]["output"], self.heads["politeness"]["output"]]
-        sentiment, politeness = self.session.run(names, {"input_ids": ids, "attention_mask": mask})
-        return self.calibrated("sentiment", sentiment[0]), self.calibrated("politeness", politeness[0])
+        out = []
+        for start in range(0, len(texts), bs):
+            encs = [self.tokenizer.encode(self.manifest["prefix"] + t) for t in texts[start:start + bs]]
+            width = max(len(e.ids) for e in encs)
+            ids = np.ones((len(encs), width), dtype=np.int64)  # <pad> is id 1
+            mask = np.zeros_like(ids)
+            for i, e in enumerate(encs):
+                ids[i, :len(e.ids)] = e.ids
+                mask[i, :len(e.ids)] = 1
+            sentiment, politeness = self.session.run(names, {"input_ids": ids, "attention_mask": mask})
+            out += [(self.calibrated("sentiment", s), self.calibrated("politeness", p))
+                    for s, p in zip(sentiment, politeness)]
+        return out
 
     def calibrated(self, head, logits):
         h = self.heads[head]
@@ -286,7 +298,10 @@ def score_conversation(conv, rubric, matcher, model):
     speakers = [t["speaker"] for t in turns]
     outcomes = evaluate(rules, speakers, turn_hits)
     t2 = time.perf_counter()
-    preds = [model.predict(t["text"]) if model and t["speaker"] != "system" else None for t in turns]
+    scored = [i for i, t in enumerate(turns) if model and t["speaker"] != "system"]
+    preds = [None] * len(turns)
+    for i, pred in zip(scored, model.predict([turns[i]["text"] for i in scored]) if scored else []):
+        preds[i] = pred
     t3 = time.perf_counter()
     timers["segment"] += t1 - t0
     timers["rubric"] += t2 - t1
