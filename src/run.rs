@@ -122,22 +122,27 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let sources = input::expand_inputs(&opts.inputs)?;
     output::prepare_dir(&opts.out)?;
 
-    let segmenter = Segmenter::new(ChineseSegmenter::new());
-    let rubric = match &opts.rubric {
-        Some(path) => Rubric::load(path, &segmenter)?,
-        None => Rubric::default_rubric(&segmenter)?,
-    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .thread_name(|i| format!("convqa-worker-{i}"))
         .build()
         .map_err(|e| RunError::Threads { threads: opts.threads, message: e.to_string() })?;
-    let model = match &opts.model {
-        Some(dir) => {
-            Some(ModelStage::load(dir, opts.ort_lib.as_deref(), pool.current_num_threads())?)
-        }
-        None => None,
-    };
+    // The model (ONNX Runtime sessions, tokenizer) loads while the segmenter's dictionary and
+    // the rubric do: both are start-up cost, paid once per run.
+    let workers = pool.current_num_threads();
+    let (segmenter, rubric, model) = std::thread::scope(|scope| {
+        let model = opts.model.as_ref().map(|dir| {
+            scope.spawn(move || ModelStage::load(dir, opts.ort_lib.as_deref(), workers))
+        });
+        let segmenter = Segmenter::new(ChineseSegmenter::new());
+        let rubric = match &opts.rubric {
+            Some(path) => Rubric::load(path, &segmenter),
+            None => Rubric::default_rubric(&segmenter),
+        };
+        let model = model.map(|m| m.join().expect("model loading does not panic")).transpose();
+        (segmenter, rubric, model)
+    });
+    let (rubric, model) = (rubric?, model?);
     let engine = Engine::new(segmenter, rubric, model);
 
     let run_id = started_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
