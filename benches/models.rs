@@ -5,8 +5,9 @@
 //! batch 1 and at its manifest's `max_batch`; also the load time (manifest, checksums, tokenizer,
 //! two sessions).
 //!
-//! Models: the default (`models/convqa-e5-small`, the teacher), every model folder under
-//! `target/models/` (students packaged there by `training/package.py --model-dir`) and the folders
+//! Models: the default (`models/convqa-mini`, the distilled student), every model folder under
+//! `target/models/` (the teacher, restored there by `bash scripts/fetch-teacher.sh`, and students
+//! packaged there by `training/package.py --model-dir`) and the folders
 //! in `CONVQA_BENCH_MODELS` (`:`-separated), so the ratios between models come from one run on
 //! one machine.
 //!
@@ -59,8 +60,8 @@ fn models() -> Vec<(String, PathBuf)> {
     }
     if out.len() < 2 {
         eprintln!(
-            "models bench: only the default model (package a student into target/models/NAME \
-             to compare it)"
+            "models bench: only the default model (restore the teacher with \
+             `bash scripts/fetch-teacher.sh` to compare it)"
         );
     }
     out

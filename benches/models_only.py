@@ -2,7 +2,7 @@
 convqa runs it — the upper limit of `convqa score`'s throughput, since nothing can be faster than
 the model.
 
-    python benches/models_only.py CORPUS.jsonl [--model models/convqa-e5-small]
+    python benches/models_only.py CORPUS.jsonl [--model models/convqa-mini]
                                   [--sessions 2] [--intra-threads 1] [--all-turns] [--json FILE]
 
 Layout, as in src/model/mod.rs: the same ONNX Runtime (the `onnxruntime` 1.31.1 wheel, whose
@@ -55,7 +55,7 @@ def token_budget_calls(order, lens, max_batch):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("corpus")
-    ap.add_argument("--model", default="models/convqa-e5-small")
+    ap.add_argument("--model", default="models/convqa-mini")
     ap.add_argument("--sessions", type=int, default=2)
     ap.add_argument("--intra-threads", type=int, default=1)
     ap.add_argument("--all-turns", action="store_true",

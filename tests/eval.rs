@@ -40,7 +40,7 @@ fn the_shipped_model_keeps_its_chat_domain_accuracy() {
             .map(|c| c.as_u64().unwrap())
             .sum();
         assert_eq!(n, g["n"].as_u64().unwrap(), "{task}: every turn in the matrix");
-        // the model card's figures (0.919 / 0.900); a regression below 0.88 fails
+        // the model card's figures (0.904 / 0.892); a regression below 0.88 fails
         let acc = g["binary_accuracy"].as_f64().unwrap();
         assert!(acc >= 0.88, "{task}: binary accuracy {acc}");
     }

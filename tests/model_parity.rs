@@ -1,6 +1,6 @@
 //! The shipped model run from Rust (tokenizers + ort, batched and padded) gives the same tokens
 //! and probabilities as the Python export run with onnxruntime, one text at a time:
-//! `models/convqa-e5-small/parity.jsonl`, written by `training/parity.py`.
+//! `models/convqa-mini/parity.jsonl`, written by `training/parity.py`.
 //! Needs ONNX Runtime: `bash scripts/fetch-onnxruntime.sh`.
 
 use std::path::Path;

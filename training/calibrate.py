@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Calibrate the model's two heads and choose its flag thresholds on held-out chat turns.
 
-    python training/calibrate.py [--model-dir models/convqa-e5-small] [--dev data/dev/turns.jsonl]
+    python training/calibrate.py [--model-dir models/convqa-mini] [--dev data/dev/turns.jsonl]
                                  [--eval data/eval/turns.jsonl] [--write] [--json OUT.json]
 
 Tuning data is `data/dev/turns.jsonl` (hand-written chat turns kept for tuning). `data/eval/`
@@ -130,7 +130,7 @@ def update_manifest(path, cal, cuts):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model-dir", default=os.path.join(REPO, "models", "convqa-e5-small"))
+    ap.add_argument("--model-dir", default=os.path.join(REPO, "models", "convqa-mini"))
     ap.add_argument("--dev", default=os.path.join(REPO, "data", "dev", "turns.jsonl"))
     ap.add_argument("--eval", default=os.path.join(REPO, "data", "eval", "turns.jsonl"))
     ap.add_argument("--write", action="store_true", help="write scale/bias/thresholds into the manifest")

@@ -86,7 +86,8 @@ from fetch_assets import DEFAULT_CACHE, asset_paths  # noqa: E402
 from train import LABELS, TASKS, log  # noqa: E402
 
 TEACHER_CKPT = "/work/scratch/convqa-train/best.pt"
-TEACHER_ONNX = os.path.join(REPO, "models", "convqa-e5-small", "model.onnx")
+# the teacher's shipped int8 file: restored from git history by scripts/fetch-teacher.sh
+TEACHER_ONNX = os.path.join(REPO, "target", "models", "convqa-e5-small", "model.onnx")
 WORK = "/work/scratch/distill"
 DEFAULT_OUT = "/work/scratch/distill/run"
 SPEED_TURNS = [os.path.join(REPO, "data", "eval", "turns.jsonl"),
@@ -531,7 +532,7 @@ def cmd_speed(args):
     modes = [tuple(map(int, m.split(":"))) for m in args.modes.split(",")]  # batch:sessions:threads
     if not any(bs == 1 for bs, _, _ in modes):
         modes.insert(0, (1, 2, 1))  # the teacher runs at batch 1
-    models = [("teacher (shipped, dyn8)", args.teacher_onnx, 1)]
+    models = [("teacher (shipped, dyn8)", shipped_teacher(args.teacher_onnx), 1)]
     teacher = load_teacher(args.teacher)
     for shape in args.shapes.split(","):
         layers, hidden = parse_shape(shape)
@@ -936,12 +937,19 @@ def teacher_pooled_onnx(args):
                         {"pooled": head_input})
 
 
+def shipped_teacher(path):
+    """`path`, or exit saying how to restore the teacher (no longer in models/ since the student ships)."""
+    if not os.path.isfile(path):
+        sys.exit(f"{path}: no teacher model here; restore it with `bash scripts/fetch-teacher.sh`")
+    return path
+
+
 def teacher_hidden_onnx(args, layers):
     """WORK/teacher.hidden.<layers>.<fp32|shipped>.onnx: the teacher (fp32, or with
-    --hidden-teacher shipped the int8 model.onnx of models/, about 3x faster) with the token hidden
+    --hidden-teacher shipped the int8 model.onnx restored by scripts/fetch-teacher.sh, about 3x faster) with the token hidden
     states (output of LayerNorm of each layer in `layers`) as extra outputs `hidden<k>` [B, T, 384],
     for `train --hidden-weight`."""
-    src_path = TEACHER_ONNX if args.hidden_teacher == "shipped" else teacher_onnx(args)
+    src_path = shipped_teacher(TEACHER_ONNX) if args.hidden_teacher == "shipped" else teacher_onnx(args)
     path = os.path.join(args.work, "teacher.hidden." + "-".join(map(str, layers)) + f".{args.hidden_teacher}.onnx")
     return with_outputs(src_path, path, {f"hidden{k}": f"/encoder/encoder/layer.{k}/output/LayerNorm/"
                                          "LayerNormalization_output_0" for k in layers})

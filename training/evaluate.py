@@ -37,7 +37,7 @@ PREFIX = "query: "
 MAX_LEN = 128
 LABELS = {"sentiment": ["negative", "positive"], "politeness": ["impolite", "polite"]}
 OUTPUT = {"sentiment": "sentiment_logits", "politeness": "politeness_logits"}
-DEFAULT_TOKENIZER = os.path.join(REPO, "models", "convqa-e5-small", "tokenizer.json")
+DEFAULT_TOKENIZER = os.path.join(REPO, "models", "convqa-mini", "tokenizer.json")
 EVAL_TURNS = os.path.join(REPO, "data", "eval", "turns.jsonl")
 
 

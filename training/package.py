@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Fill models/convqa-e5-small/ (or --model-dir): model.onnx, tokenizer.json and manifest.toml (with sha256).
+"""Fill models/convqa-mini/ (or --model-dir, e.g. target/models/convqa-e5-small for the teacher): model.onnx, tokenizer.json and manifest.toml (with sha256).
 
     python training/package.py ONNX [--tokenizer /work/scratch/convqa-vocab/tokenizer.json]
-                               [--model-dir models/convqa-e5-small]
+                               [--model-dir models/convqa-mini]
                                [--name NAME --version V --max-batch N]   # only for a new manifest
 
 Copies ONNX to MODEL_DIR/model.onnx and the trimmed tokenizer (the ids the model was trained
@@ -59,7 +59,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("onnx")
     ap.add_argument("--tokenizer", default="/work/scratch/convqa-vocab/tokenizer.json")
-    ap.add_argument("--model-dir", default=os.path.join(REPO, "models", "convqa-e5-small"))
+    ap.add_argument("--model-dir", default=os.path.join(REPO, "models", "convqa-mini"))
     ap.add_argument("--name", default="", help="for a new manifest (default: the folder's name)")
     ap.add_argument("--version", default="1.0.0", help="for a new manifest")
     ap.add_argument("--max-batch", type=int, default=1, help="for a new manifest: 1 for dynamically "

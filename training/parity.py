@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write Rust parity fixtures: token ids + onnxruntime softmax probabilities for 24 turns.
 
-    python training/parity.py [--model-dir models/convqa-e5-small]
+    python training/parity.py [--model-dir models/convqa-mini]
 
 Reads MODEL_DIR/model.onnx and MODEL_DIR/tokenizer.json and writes MODEL_DIR/parity.jsonl, one
 JSON object per line:
@@ -67,7 +67,7 @@ def calibrated(logits, head):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model-dir", default=os.path.join(REPO, "models", "convqa-e5-small"))
+    ap.add_argument("--model-dir", default=os.path.join(REPO, "models", "convqa-mini"))
     args = ap.parse_args()
     with open(os.path.join(args.model_dir, "manifest.toml"), "rb") as f:
         heads = tomllib.load(f)["heads"]

@@ -17,7 +17,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 model = sys.argv[1]
-tok = Tokenizer.from_file(os.path.join(REPO, "models", "convqa-e5-small", "tokenizer.json")); tok.enable_truncation(max_length=128); tok.no_padding()
+tok = Tokenizer.from_file(os.path.join(REPO, "models", "convqa-mini", "tokenizer.json")); tok.enable_truncation(max_length=128); tok.no_padding()
 texts = [json.loads(l)["text"] for l in open(os.path.join(REPO, "data", "eval", "turns.jsonl")) if l.strip()]
 enc = sorted([e.ids for e in tok.encode_batch(["query: " + t for t in texts])], key=len)
 o = ort.SessionOptions(); o.intra_op_num_threads = 1; o.enable_profiling = True

@@ -2,7 +2,7 @@
 way a data scientist would write it, to measure convqa against.
 
     python benches/reference/reference.py INPUT.jsonl --out DIR \
-        [--rubric rubric/default.toml] [--model models/convqa-e5-small | --no-models]
+        [--rubric rubric/default.toml] [--model models/convqa-mini | --no-models]
 
 What it does, per conversation, in one process, one conversation after another:
 - reads the JSONL line by line (`json.loads`), skipping lines that are not a conversation;
@@ -17,7 +17,7 @@ What it does, per conversation, in one process, one conversation after another:
 - applies the rules' scopes (speaker, first / last agent turns, `when` a signal fired earlier);
 - timing KPIs per channel: reply times from the first waiting customer turn, first response,
   SLA breaches, an unanswered last customer turn (not when it is a closing thank-you);
-- runs the model (`models/convqa-e5-small`: `tokenizers` with the manifest's prefix and max length,
+- runs the model (`models/convqa-mini`: `tokenizers` with the manifest's prefix and max length,
   one `onnxruntime` session with its default options; a conversation's turns in padded calls of
   at most the manifest's `max_batch`, one turn per call when it is 1) on every customer and agent
   turn, with the manifest's Platt calibration per head;
@@ -462,7 +462,7 @@ def main():
     ap.add_argument("input")
     ap.add_argument("--out", required=True)
     ap.add_argument("--rubric", default="rubric/default.toml")
-    ap.add_argument("--model", default="models/convqa-e5-small")
+    ap.add_argument("--model", default="models/convqa-mini")
     ap.add_argument("--no-models", action="store_true", help="skip the model stage")
     args = ap.parse_args()
 

@@ -26,7 +26,7 @@ pub use manifest::{Head, Manifest, Thresholds};
 pub use runtime::ORT_VERSION;
 
 /// The model shipped with convqa.
-pub const DEFAULT_MODEL_DIR: &str = "models/convqa-e5-small";
+pub const DEFAULT_MODEL_DIR: &str = "models/convqa-mini";
 
 /// Most padded tokens (batch × longest) in one inference call.
 const TOKEN_BUDGET: usize = 4096;
