@@ -107,3 +107,35 @@ fn a_damaged_model_file_is_refused_with_its_path() {
         Ok(_) => panic!("a damaged model loaded"),
     }
 }
+
+#[test]
+fn a_broken_tokenizer_is_refused_with_its_path_while_the_sessions_load_beside_it() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture().join("model.onnx"), dir.path().join("model.onnx")).unwrap();
+    // a tokenizer.json that is not one, with a manifest whose checksum matches it: the checksum
+    // passes, so the tokenizer loader (in parallel with two sessions) must report it
+    let broken = b"{\"version\": \"1.0\", \"model\": ";
+    std::fs::write(dir.path().join("tokenizer.json"), broken).unwrap();
+    let digest: String = Sha256::digest(broken).iter().map(|b| format!("{b:02x}")).collect();
+    let manifest = std::fs::read_to_string(fixture().join("manifest.toml")).unwrap();
+    let manifest: String = manifest
+        .lines()
+        .map(|l| {
+            if l.starts_with("\"tokenizer.json\"") {
+                format!("\"tokenizer.json\" = \"{digest}\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.path().join("manifest.toml"), manifest).unwrap();
+    match ModelStage::load(dir.path(), None, 2) {
+        Err(e @ ModelError::Tokenizer { .. }) => {
+            assert!(e.to_string().contains("tokenizer.json"), "{e}")
+        }
+        Err(e) => panic!("expected a tokenizer error, got {e}"),
+        Ok(_) => panic!("a broken tokenizer loaded"),
+    }
+}
