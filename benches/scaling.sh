@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Scaling of the text pipeline (issue 7): `convqa score --no-models` (release build; with --models,
-# the whole job with the default model) on generated
-# corpora of 10 k, 100 k and 1 M conversations (`convqa generate --seed 7`) with --threads 2, and
-# 100 k with --threads 1. Prints conversations/s, MB/s and peak RSS (/usr/bin/time) of each run,
+# Scaling (issue 7): `convqa score --no-models` (release build; with --models, the whole job with
+# the default model) on generated corpora of 10 k, 100 k and 1 M conversations (`convqa generate
+# --seed 7`) with --threads 2, and 100 k with --threads 1. Prints conversations/s, MB/s and peak RSS (/usr/bin/time) of each run,
 # then checks the targets: time from 100 k to 1 M at most 10 % over linear (and the marginal
 # cost per conversation, start-up excluded), peak RSS < 1 GiB at 1 M,
 # and the 2-thread speed-up at 100 k.
@@ -11,9 +10,9 @@
 #
 # The model stage is left out (--no-models) unless --models is given: with the default model
 # (convqa-mini, about 1,100 conversations/s here) 1 M conversations take about 15 minutes; with
-# the teacher it would be five hours. The end-to-end bench (benches/e2e.sh) compares it. Corpora and outputs go under
-# target/bench-scaling/ and are deleted after each size (1 M is ~1.2 GB of input plus ~0.5 GB of
-# Parquet); the script stops early when the disk has less than 4 GB free.
+# the teacher it would be five hours. The end-to-end bench (benches/e2e.sh) compares it. Corpora
+# and outputs go under target/bench-scaling/ and are deleted after each size (1 M is ~1.2 GB of
+# input plus ~0.5 GB of Parquet); the script stops early when the disk has less than 4 GB free.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
