@@ -34,6 +34,14 @@ fn expected() -> Vec<Expected> {
         .collect()
 }
 
+/// The error of loading `dir` with `sessions` sessions (a test failure if it loads).
+fn load_error(dir: &Path, sessions: usize) -> ModelError {
+    match ModelStage::load(dir, None, sessions) {
+        Err(e) => e,
+        Ok(_) => panic!("{} loaded, but it should be refused", dir.display()),
+    }
+}
+
 fn load() -> ModelStage {
     ModelStage::load(&fixture(), None, 2).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -99,13 +107,9 @@ fn a_damaged_model_file_is_refused_with_its_path() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(dir.path().join("model.onnx"), bytes).unwrap();
-    match ModelStage::load(dir.path(), None, 1) {
-        Err(e @ ModelError::Checksum { .. }) => {
-            assert!(e.to_string().contains("model.onnx: SHA-256"), "{e}")
-        }
-        Err(e) => panic!("expected a checksum error, got {e}"),
-        Ok(_) => panic!("a damaged model loaded"),
-    }
+    let e = load_error(dir.path(), 1);
+    assert!(matches!(e, ModelError::Checksum { .. }), "expected a checksum error, got {e}");
+    assert!(e.to_string().contains("model.onnx: SHA-256"), "{e}");
 }
 
 #[test]
@@ -131,11 +135,7 @@ fn a_broken_tokenizer_is_refused_with_its_path_while_the_sessions_load_beside_it
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(dir.path().join("manifest.toml"), manifest).unwrap();
-    match ModelStage::load(dir.path(), None, 2) {
-        Err(e @ ModelError::Tokenizer { .. }) => {
-            assert!(e.to_string().contains("tokenizer.json"), "{e}")
-        }
-        Err(e) => panic!("expected a tokenizer error, got {e}"),
-        Ok(_) => panic!("a broken tokenizer loaded"),
-    }
+    let e = load_error(dir.path(), 2);
+    assert!(matches!(e, ModelError::Tokenizer { .. }), "expected a tokenizer error, got {e}");
+    assert!(e.to_string().contains("tokenizer.json"), "{e}");
 }
