@@ -81,7 +81,7 @@ def sample(args):
         for i, (_, text, _, _) in enumerate(picked):
             f.write(f"{i:03d}\t{' '.join(text.split())}\n")
     with open(os.path.join(args.dir, f"{args.set}.key.json"), "w", encoding="utf-8") as f:
-        json.dump({"set": args.set, "model": args.model, "seed": args.seed,
+        json.dump({"set": args.set, "model": os.path.relpath(args.model, evaluate.REPO), "seed": args.seed,
                    "strata_sizes": {k: len(v) for k, v in strata.items()},
                    "items": [{"audit_id": f"{i:03d}", "key": key(t), "stratum": s}
                              for i, (s, t, _, _) in enumerate(picked)]}, f, indent=1)
