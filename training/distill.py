@@ -66,6 +66,7 @@ All steps use at most 2 threads (--threads); run them with `nice` when the machi
 torch with 2 threads slows down badly when another process holds a core: train with 1 thread then.
 """
 import argparse
+import collections
 import json
 import os
 import random
@@ -712,25 +713,55 @@ def _pang_lee_style(text):
     return " ".join(re.sub(r"([.,!?;:()\"])", r" \1 ", t).split())
 
 
-def vader_sentences(args, held):
-    """{source: [text]} of the VADER paper's rated sentences (tweets, Amazon and movie review
-    snippets, NYT editorial snippets) as unlabelled English text, without any near copy of a
-    held-out text or of a Pang & Lee sentence (the movie snippets contain all 4,000 of them;
-    the train ones are in the corpus already, the dev and test ones must never be)."""
+def vader_rows(paths):
+    """{source: [(text, mean rating)]} of the VADER sentences, spelled as the corpus has them
+    (HTML entities decoded; movie snippets in Pang & Lee's spelling)."""
     import html
-    paths = asset_paths(args.cache)
-    pang_lee = [t for split in data.load_en_sentiment(paths).values() for t, _ in split]
-    of = sorted({t for t in held if not any(_is_cjk(c) for c in t)} | set(pang_lee))
     out = {}
     for name, rows in data.load_vader(paths).items():
         texts = [html.unescape(t) for t, _ in rows]
         if name == "movies":
             texts = [_pang_lee_style(t) for t in texts]
+        out[name] = [(t, r) for t, (_, r) in zip(texts, rows)]
+    return out
+
+
+def vader_sentences(args, held):
+    """{source: [text]} of the VADER paper's rated sentences (tweets, Amazon and movie review
+    snippets, NYT editorial snippets) as unlabelled English text, without any near copy of a
+    held-out text or of a Pang & Lee sentence (the movie snippets contain all 4,000 of them;
+    the train ones are in the corpus already, the dev and test ones must never be)."""
+    paths = asset_paths(args.cache)
+    pang_lee = [t for split in data.load_en_sentiment(paths).values() for t, _ in split]
+    of = sorted({t for t in held if not any(_is_cjk(c) for c in t)} | set(pang_lee))
+    out = {}
+    for name, rows in vader_rows(paths).items():
+        texts = [t for t, _ in rows]
         drop = set(near_duplicates(texts, of))
         kept = list(dict.fromkeys(t for j, t in enumerate(texts) if j not in drop and len(t.split()) >= 2))
         log(f"vader {name}: {len(rows)} sentences, {len(drop)} near copies of held-out or Pang & Lee "
             f"texts dropped, {len(kept)} kept")
         out[name] = kept
+    return out
+
+
+def vader_labelled(args, corpus):
+    """[(text, "sentiment", target, source)]: the corpus's VADER sentences (near copies of
+    held-out texts already gone) whose mean human rating is at least --vader-labels from 0,
+    labelled by its sign, each --vader-repeat times. Ratings of a text spelled the same in two
+    rows are averaged."""
+    ratings = collections.defaultdict(list)
+    for rows in vader_rows(asset_paths(args.cache)).values():
+        for t, r in rows:
+            ratings[t].append(r)
+    out = []
+    for r in corpus:
+        if not r["source"].startswith("vader_"):
+            continue
+        mean = float(np.mean(ratings[r["text"]]))
+        if abs(mean) >= args.vader_labels:
+            label = "positive" if mean > 0 else "negative"
+            out += [(r["text"], "sentiment", train.target("sentiment", label), "label_" + r["source"])] * args.vader_repeat
     return out
 
 
@@ -1096,6 +1127,11 @@ def kd_items(args, tok):
     pooled = load_vectors(os.path.join(args.work, "teacher_pooled.npz")) if args.embed_weight else {}
     rows, dev = labelled_rows(args)
     corpus = read_jsonl(os.path.join(args.work, "corpus.jsonl"))
+    if args.vader_labels:
+        extra = vader_labelled(args, corpus)
+        log(f"--vader-labels {args.vader_labels}: {len(extra) // args.vader_repeat} VADER sentences "
+            f"with gold sentiment from their human rating, x{args.vader_repeat}")
+        rows = rows + extra
     texts = [r[0] for r in rows] + [r["text"] for r in corpus]
     missing = sum(text_key(t) not in cache for t in texts)
     if missing:
@@ -1257,7 +1293,8 @@ def cmd_train(args):
         ckpt = torch.load(last_path, map_location="cpu", weights_only=False)
         keep = {k: getattr(args, k) for k in ("deadline", "ckpt_minutes", "stop_after", "resume", "out", "cmd")}
         older = {"embed_weight": 0.0, "hidden_weight": 0.0, "hidden_teacher": "fp32", "logit_weight": 1.0,
-                 "select": "dev-mean", "keep_evals": False}  # options older runs lack
+                 "select": "dev-mean", "keep_evals": False, "vader_labels": 0.0,
+                 "vader_repeat": 1}  # options older runs lack
         args = argparse.Namespace(**{**older, **ckpt["args"], **keep})
         log(f"resuming from {last_path}: step {ckpt['step']} epoch {ckpt['epoch']} pos {ckpt['pos']}")
     torch.set_num_threads(args.threads)
@@ -1598,6 +1635,10 @@ def main():
                          "trains on the teacher's states alone (TinyBERT's first stage)")
     rp.add_argument("--hidden-teacher", choices=("fp32", "shipped"), default="fp32",
                     help="the teacher graph that gives the hidden states")
+    rp.add_argument("--vader-labels", type=float, default=0.0, metavar="MIN_RATING",
+                    help="also train the sentiment head on the gold sign of the VADER sentences of the "
+                         "corpus whose mean human rating (-4 to 4) is at least this far from 0 (0: off)")
+    rp.add_argument("--vader-repeat", type=int, default=1, help="copies of each --vader-labels row")
     rp.add_argument("--eval-every", type=int, default=250)
     rp.add_argument("--ckpt-minutes", type=float, default=4.0)
     rp.add_argument("--deadline", default="", help="HH:MM UTC: checkpoint and stop at this time")
