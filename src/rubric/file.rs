@@ -138,6 +138,8 @@ struct RuleFile {
     zh: Vec<String>,
     #[serde(default)]
     en: Vec<String>,
+    #[serde(default)]
+    except: Vec<String>,
 }
 
 pub(super) fn parse(
@@ -185,10 +187,10 @@ pub(super) fn parse(
     let negators: Vec<&str> =
         file.negation.zh.iter().chain(&file.negation.en).map(String::as_str).collect();
     let matcher = Matcher::build(&rules, &negators, file.negation.window, segmenter).map_err(
-        |(rule, phrase)| RubricError::Rule {
+        |(rule, field, phrase)| RubricError::Rule {
             path: source.to_string(),
             rule: rules[rule].id.clone(),
-            field: "zh/en".to_string(),
+            field: field.to_string(),
             message: format!("phrase {phrase:?} has no words after normalization; remove it"),
         },
     )?;
@@ -426,6 +428,7 @@ fn rules(files: &[RuleFile], source: &str) -> Result<Vec<Rule>, RubricError> {
             severity,
             negation: r.negation.unwrap_or(true),
             phrases,
+            except: r.except.clone(),
         });
     }
     Ok(rules)
@@ -474,6 +477,40 @@ mod tests {
     }
 
     #[test]
+    fn the_default_rubric_leaves_innocent_uses_of_listed_phrases_alone() {
+        let r = Rubric::default_rubric(&SEG).unwrap();
+        let rules_hit = |text: &str| {
+            let mut hits = Vec::new();
+            r.matcher.find(
+                &SEG.segment(text),
+                &mut crate::rubric::MatchScratch::default(),
+                &mut hits,
+            );
+            hits.iter()
+                .filter(|h| !h.negated)
+                .map(|h| r.rules[h.rule as usize].id.as_str())
+                .collect::<Vec<_>>()
+        };
+        for (text, rule) in [
+            ("I'll take care of it right away.", "closing"),
+            ("您的保证金会原路退回", "unapproved_promise"),
+            ("赔偿的事我不能保证", "unapproved_promise"),
+            ("资料已经准备好了吗", "resolution"),
+            ("Please try again in five minutes", "repeat_contact"),
+        ] {
+            assert!(!rules_hit(text).contains(&rule), "{text:?} hit {rule}");
+        }
+        for (text, rule) in [
+            ("Thanks, take care!", "closing"),
+            ("我保证明天一定修好", "unapproved_promise"),
+            ("好了，谢谢", "resolution"),
+            ("I'm writing again about the same order", "repeat_contact"),
+        ] {
+            assert!(rules_hit(text).contains(&rule), "{text:?} missed {rule}");
+        }
+    }
+
+    #[test]
     fn a_valid_rule_gets_defaults() {
         let r = load(GREETING).unwrap();
         let g = &r.rules[0];
@@ -508,6 +545,10 @@ mod tests {
         );
         assert!(
             err(&GREETING.replace("\"hello\"", "\"!!!\"")).contains("phrase \"!!!\" has no words")
+        );
+        assert!(
+            err(&format!("{GREETING}except = [\"...\"]\n"))
+                .contains("rule \"greeting\": except: phrase \"...\" has no words")
         );
     }
 

@@ -32,10 +32,19 @@ pub struct Hit {
     pub negated: bool,
 }
 
+/// What an automaton pattern stands for.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// Phrase `phrase` of rule `rule`.
+    Phrase { rule: u32, phrase: u32 },
+    /// One of rule `rule`'s `except` phrases.
+    Except { rule: u32 },
+}
+
 pub struct Matcher {
     automaton: AhoCorasick,
-    /// For each automaton pattern, the (rule, phrase) pairs it stands for.
-    targets: Vec<Vec<(u32, u32)>>,
+    /// For each automaton pattern, what it stands for (several rules may share a phrase).
+    targets: Vec<Vec<Target>>,
     negators: HashSet<String>,
     window: usize,
 }
@@ -49,6 +58,8 @@ pub struct MatchScratch {
     ends: Vec<u32>,
     /// Match-text offsets of sub-word boundaries inside Chinese tokens.
     inner: Vec<u32>,
+    /// (rule, original start, original end) of the `except` phrases found in the turn.
+    excepts: Vec<(u32, u32, u32)>,
 }
 
 impl MatchScratch {
@@ -67,30 +78,36 @@ impl MatchScratch {
 }
 
 impl Matcher {
-    /// Compiles the rules' phrases. Fails with `(rule index, phrase)` for a phrase that has no
-    /// words after normalization.
+    /// Compiles the rules' phrases and `except` phrases. Fails with `(rule index, field,
+    /// phrase)` for a phrase that has no words after normalization.
     pub(super) fn build(
         rules: &[Rule],
         negators: &[&str],
         window: u32,
         segmenter: &Segmenter,
-    ) -> Result<Matcher, (usize, String)> {
+    ) -> Result<Matcher, (usize, &'static str, String)> {
         let mut scratch = MatchScratch::default();
         let mut patterns: Vec<String> = Vec::new();
         let mut by_text: HashMap<String, usize> = HashMap::new();
-        let mut targets: Vec<Vec<(u32, u32)>> = Vec::new();
+        let mut targets: Vec<Vec<Target>> = Vec::new();
         for (r, rule) in rules.iter().enumerate() {
-            for (p, phrase) in rule.phrases.iter().enumerate() {
+            let rule_id = r as u32;
+            let phrases = rule.phrases.iter().enumerate().map(|(p, text)| {
+                ("zh/en", text, Target::Phrase { rule: rule_id, phrase: p as u32 })
+            });
+            let excepts =
+                rule.except.iter().map(|text| ("except", text, Target::Except { rule: rule_id }));
+            for (field, phrase, target) in phrases.chain(excepts) {
                 join_tokens(&segmenter.segment(phrase), &mut scratch);
                 if scratch.text.is_empty() {
-                    return Err((r, phrase.clone()));
+                    return Err((r, field, phrase.clone()));
                 }
                 let slot = *by_text.entry(scratch.text.clone()).or_insert_with(|| {
                     patterns.push(scratch.text.clone());
                     targets.push(Vec::new());
                     patterns.len() - 1
                 });
-                targets[slot].push((r as u32, p as u32));
+                targets[slot].push(target);
             }
         }
         let automaton = AhoCorasickBuilder::new()
@@ -113,12 +130,14 @@ impl Matcher {
         self.targets.len()
     }
 
-    /// Appends every phrase hit in `seg` to `out`, in order of position.
+    /// Appends every phrase hit in `seg` to `out`, in order of position; a hit that one of its
+    /// rule's `except` phrases covers is left out.
     pub fn find(&self, seg: &Segmented, scratch: &mut MatchScratch, out: &mut Vec<Hit>) {
         if seg.tokens.is_empty() {
             return;
         }
         join_tokens(seg, scratch);
+        scratch.excepts.clear();
         let before = out.len();
         for m in self.automaton.find_overlapping_iter(&scratch.text) {
             let (start, end) = (m.start() as u32, m.end() as u32);
@@ -131,17 +150,38 @@ impl Matcher {
             let norm_end = seg.tokens[last].start + (end - scratch.starts[last]);
             let orig = seg.normalized.original_range(norm_start as usize..norm_end as usize);
             let negated = self.is_negated(seg, first, norm_start);
-            for &(rule, phrase) in &self.targets[m.pattern().as_usize()] {
-                out.push(Hit {
-                    rule,
-                    phrase,
-                    first_token: first as u32,
-                    last_token: last as u32,
-                    orig_start: orig.start as u32,
-                    orig_end: orig.end as u32,
-                    negated,
-                });
+            for &target in &self.targets[m.pattern().as_usize()] {
+                match target {
+                    Target::Phrase { rule, phrase } => out.push(Hit {
+                        rule,
+                        phrase,
+                        first_token: first as u32,
+                        last_token: last as u32,
+                        orig_start: orig.start as u32,
+                        orig_end: orig.end as u32,
+                        negated,
+                    }),
+                    Target::Except { rule } => {
+                        scratch.excepts.push((rule, orig.start as u32, orig.end as u32))
+                    }
+                }
             }
+        }
+        if !scratch.excepts.is_empty() {
+            let excepts = &scratch.excepts;
+            let covered = |h: &Hit| {
+                excepts.iter().any(|&(rule, start, end)| {
+                    rule == h.rule && start <= h.orig_start && h.orig_end <= end
+                })
+            };
+            let mut kept = before;
+            for i in before..out.len() {
+                if !covered(&out[i]) {
+                    out.swap(kept, i);
+                    kept += 1;
+                }
+            }
+            out.truncate(kept);
         }
         out[before..].sort_by_key(|h| (h.first_token, h.last_token, h.rule, h.phrase));
     }
@@ -224,6 +264,7 @@ mod tests {
             severity: Severity::Minor,
             negation: true,
             phrases: phrases.iter().map(|s| s.to_string()).collect(),
+            except: Vec::new(),
         }
     }
 
@@ -309,6 +350,29 @@ mod tests {
     #[test]
     fn a_phrase_that_contains_a_negator_is_not_negated_by_itself() {
         assert_eq!(hits("Don't worry"), vec![(4, "Don't worry".into(), false)]);
+    }
+
+    #[test]
+    fn an_except_phrase_cancels_only_the_hits_it_covers_of_its_own_rule() {
+        let mut closing = rule("closing", &["take care", "好了"]);
+        closing.except = vec!["take care of".into(), "准备好了".into()];
+        let rules = [closing, rule("other", &["take care", "好了"])];
+        let m = Matcher::build(&rules, &[], 3, &SEG).unwrap();
+        let find = |text: &str| {
+            let mut out = Vec::new();
+            m.find(&SEG.segment(text), &mut MatchScratch::default(), &mut out);
+            out.iter()
+                .map(|h| (h.rule, text[h.orig_start as usize..h.orig_end as usize].to_string()))
+                .collect::<Vec<_>>()
+        };
+        // The other rule keeps its hit; the closing rule's is covered by "take care of".
+        assert_eq!(find("I'll take care of it"), vec![(1, "take care".into())]);
+        assert_eq!(
+            find("Take care of yourself, and take care!"),
+            vec![(1, "Take care".into()), (0, "take care".into()), (1, "take care".into())]
+        );
+        assert_eq!(find("资料已经准备好了"), vec![(1, "好了".into())]);
+        assert_eq!(find("网络好了"), vec![(0, "好了".into()), (1, "好了".into())]);
     }
 
     #[test]

@@ -145,6 +145,9 @@ pub struct Rule {
     pub severity: Severity,
     pub negation: bool,
     pub phrases: Vec<String>,
+    /// Longer phrases that, when one of them covers a hit in the same turn, cancel it: the
+    /// listed phrase is part of an innocent expression ("take care" in "take care of").
+    pub except: Vec<String>,
 }
 
 /// Reply-time limits in seconds.
