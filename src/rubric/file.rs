@@ -107,6 +107,9 @@ struct NegationFile {
     zh: Vec<String>,
     #[serde(default)]
     en: Vec<String>,
+    /// Phrases in which a negator does not negate what follows ("never been this").
+    #[serde(default)]
+    except: Vec<String>,
 }
 
 fn default_window() -> u32 {
@@ -115,7 +118,12 @@ fn default_window() -> u32 {
 
 impl Default for NegationFile {
     fn default() -> Self {
-        NegationFile { window: default_window(), zh: Vec::new(), en: Vec::new() }
+        NegationFile {
+            window: default_window(),
+            zh: Vec::new(),
+            en: Vec::new(),
+            except: Vec::new(),
+        }
     }
 }
 
@@ -186,14 +194,15 @@ pub(super) fn parse(
         signal_rules(&s.unless_signals, &rules, "sentiment.unless_signals", &field_err)?;
     let negators: Vec<&str> =
         file.negation.zh.iter().chain(&file.negation.en).map(String::as_str).collect();
-    let matcher = Matcher::build(&rules, &negators, file.negation.window, segmenter).map_err(
-        |(rule, field, phrase)| RubricError::Rule {
-            path: source.to_string(),
-            rule: rules[rule].id.clone(),
-            field: field.to_string(),
-            message: format!("phrase {phrase:?} has no words after normalization; remove it"),
-        },
-    )?;
+    let not_negating: Vec<&str> = file.negation.except.iter().map(String::as_str).collect();
+    let matcher = Matcher::build(&rules, &negators, &not_negating, file.negation.window, segmenter)
+        .map_err(|(rule, field, phrase)| {
+            let message = format!("phrase {phrase:?} has no words after normalization; remove it");
+            match rule {
+                Some(r) => rule_err(source, &rules[r].id, field, message),
+                None => field_err(field, message),
+            }
+        })?;
     Ok(Rubric {
         name: file.name,
         version: file.version,
@@ -505,6 +514,8 @@ mod tests {
             ("我保证明天一定修好", "unapproved_promise"),
             ("好了，谢谢", "resolution"),
             ("I'm writing again about the same order", "repeat_contact"),
+            ("I have never been this frustrated with a company", "customer_distress"),
+            ("我從來沒這麼失望過", "customer_distress"),
         ] {
             assert!(rules_hit(text).contains(&rule), "{text:?} missed {rule}");
         }
@@ -545,6 +556,10 @@ mod tests {
         );
         assert!(
             err(&GREETING.replace("\"hello\"", "\"!!!\"")).contains("phrase \"!!!\" has no words")
+        );
+        assert_eq!(
+            err(&format!("[negation]\nexcept = [\"?!\"]\n{GREETING}")),
+            "t.toml: negation.except: phrase \"?!\" has no words after normalization; remove it"
         );
         assert!(
             err(&format!("{GREETING}except = [\"...\"]\n"))

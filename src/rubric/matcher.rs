@@ -39,6 +39,8 @@ enum Target {
     Phrase { rule: u32, phrase: u32 },
     /// One of rule `rule`'s `except` phrases.
     Except { rule: u32 },
+    /// A phrase of `[negation] except`: the negators inside it do not negate ("never been this").
+    NotNegating,
 }
 
 pub struct Matcher {
@@ -60,6 +62,10 @@ pub struct MatchScratch {
     inner: Vec<u32>,
     /// (rule, original start, original end) of the `except` phrases found in the turn.
     excepts: Vec<(u32, u32, u32)>,
+    /// (pattern, start, end) in the match text of every aligned automaton match of the turn.
+    found: Vec<(u32, u32, u32)>,
+    /// Match-text spans of the `[negation] except` phrases found in the turn.
+    not_negating: Vec<(u32, u32)>,
 }
 
 impl MatchScratch {
@@ -75,17 +81,24 @@ impl MatchScratch {
     fn token_at(&self, at: u32) -> usize {
         self.starts.partition_point(|&s| s <= at) - 1
     }
+
+    /// Whether match-text bytes `start..end` lie inside a `[negation] except` phrase.
+    fn not_negating(&self, start: u32, end: u32) -> bool {
+        self.not_negating.iter().any(|&(s, e)| s <= start && end <= e)
+    }
 }
 
 impl Matcher {
-    /// Compiles the rules' phrases and `except` phrases. Fails with `(rule index, field,
-    /// phrase)` for a phrase that has no words after normalization.
+    /// Compiles the rules' phrases and `except` phrases, and the phrases in which a negator does
+    /// not negate (`not_negating`). Fails with `(rule index, field, phrase)` for a phrase that
+    /// has no words after normalization (no rule index for a `not_negating` phrase).
     pub(super) fn build(
         rules: &[Rule],
         negators: &[&str],
+        not_negating: &[&str],
         window: u32,
         segmenter: &Segmenter,
-    ) -> Result<Matcher, (usize, &'static str, String)> {
+    ) -> Result<Matcher, (Option<usize>, &'static str, String)> {
         let mut scratch = MatchScratch::default();
         let mut patterns: Vec<String> = Vec::new();
         let mut by_text: HashMap<String, usize> = HashMap::new();
@@ -100,7 +113,7 @@ impl Matcher {
             for (field, phrase, target) in phrases.chain(excepts) {
                 join_tokens(&segmenter.segment(phrase), &mut scratch);
                 if scratch.text.is_empty() {
-                    return Err((r, field, phrase.clone()));
+                    return Err((Some(r), field, phrase.clone()));
                 }
                 let slot = *by_text.entry(scratch.text.clone()).or_insert_with(|| {
                     patterns.push(scratch.text.clone());
@@ -109,6 +122,18 @@ impl Matcher {
                 });
                 targets[slot].push(target);
             }
+        }
+        for phrase in not_negating {
+            join_tokens(&segmenter.segment(phrase), &mut scratch);
+            if scratch.text.is_empty() {
+                return Err((None, "negation.except", phrase.to_string()));
+            }
+            let slot = *by_text.entry(scratch.text.clone()).or_insert_with(|| {
+                patterns.push(scratch.text.clone());
+                targets.push(Vec::new());
+                patterns.len() - 1
+            });
+            targets[slot].push(Target::NotNegating);
         }
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
@@ -138,19 +163,30 @@ impl Matcher {
         }
         join_tokens(seg, scratch);
         scratch.excepts.clear();
-        let before = out.len();
+        scratch.not_negating.clear();
+        // First every aligned match, so that negation can see all `[negation] except` spans.
+        let mut found = std::mem::take(&mut scratch.found);
+        found.clear();
         for m in self.automaton.find_overlapping_iter(&scratch.text) {
             let (start, end) = (m.start() as u32, m.end() as u32);
             if !scratch.is_start(start) || !scratch.is_end(end) {
                 continue;
             }
+            let pattern = m.pattern().as_u32();
+            if self.targets[pattern as usize].iter().any(|t| matches!(t, Target::NotNegating)) {
+                scratch.not_negating.push((start, end));
+            }
+            found.push((pattern, start, end));
+        }
+        let before = out.len();
+        for &(pattern, start, end) in &found {
             let (first, last) = (scratch.token_at(start), scratch.token_at(end - 1));
             // Inside a token the match text is the normalized text, byte for byte.
             let norm_start = seg.tokens[first].start + (start - scratch.starts[first]);
             let norm_end = seg.tokens[last].start + (end - scratch.starts[last]);
             let orig = seg.normalized.original_range(norm_start as usize..norm_end as usize);
-            let negated = self.is_negated(seg, first, norm_start);
-            for &target in &self.targets[m.pattern().as_usize()] {
+            let negated = self.is_negated(seg, scratch, first, start, norm_start);
+            for &target in &self.targets[pattern as usize] {
                 match target {
                     Target::Phrase { rule, phrase } => out.push(Hit {
                         rule,
@@ -164,9 +200,11 @@ impl Matcher {
                     Target::Except { rule } => {
                         scratch.excepts.push((rule, orig.start as u32, orig.end as u32))
                     }
+                    Target::NotNegating => {}
                 }
             }
         }
+        scratch.found = found;
         if !scratch.excepts.is_empty() {
             let excepts = &scratch.excepts;
             let covered = |h: &Hit| {
@@ -187,12 +225,24 @@ impl Matcher {
     }
 
     /// Whether a negator stands within `window` tokens before token `first`, in the same clause,
-    /// or — for a hit starting inside token `first` at normalized `norm_start` — right before it
-    /// in that token (「不生气」 kept whole by jieba).
-    fn is_negated(&self, seg: &Segmented, first: usize, norm_start: u32) -> bool {
+    /// or — for a hit starting inside token `first` at match-text `start` (normalized
+    /// `norm_start`) — right before it in that token (「不生气」 kept whole by jieba). A negator
+    /// inside a `[negation] except` phrase ("never been this", 「从来没这么」) does not count.
+    fn is_negated(
+        &self,
+        seg: &Segmented,
+        scratch: &MatchScratch,
+        first: usize,
+        start: u32,
+        norm_start: u32,
+    ) -> bool {
         let text = &seg.normalized.text;
         let prefix = &text[seg.tokens[first].start as usize..norm_start as usize];
-        if !prefix.is_empty() && self.negators.iter().any(|n| prefix.ends_with(n.as_str())) {
+        if !prefix.is_empty()
+            && self.negators.iter().any(|n| {
+                prefix.ends_with(n.as_str()) && !scratch.not_negating(start - n.len() as u32, start)
+            })
+        {
             return true;
         }
         let lowest = first.saturating_sub(self.window);
@@ -201,7 +251,9 @@ impl Matcher {
             if gap.contains(CLAUSE_BREAKS) {
                 return false;
             }
-            if self.negators.contains(seg.token_text(k)) {
+            if self.negators.contains(seg.token_text(k))
+                && !scratch.not_negating(scratch.starts[k], scratch.ends[k])
+            {
                 return true;
             }
         }
@@ -276,7 +328,7 @@ mod tests {
             rule("distress", &["生气", "frustrated"]),
             rule("reassure", &["请放心", "don't worry"]),
         ];
-        Matcher::build(&rules, &["不", "没", "not", "never"], 3, &SEG).unwrap()
+        Matcher::build(&rules, &["不", "没", "not", "never"], &[], 3, &SEG).unwrap()
     }
 
     /// (rule, original span, negated) of each hit.
@@ -315,7 +367,7 @@ mod tests {
     fn a_word_glued_to_a_particle_by_jieba_still_matches() {
         // jieba keeps 「谢谢您」 as one token.
         let rules = [rule("thanks", &["谢谢"])];
-        let m = Matcher::build(&rules, &["不"], 3, &SEG).unwrap();
+        let m = Matcher::build(&rules, &["不"], &[], 3, &SEG).unwrap();
         let text = "收到，謝謝您的協助";
         let seg = SEG.segment(text);
         let mut out = Vec::new();
@@ -327,7 +379,7 @@ mod tests {
     #[test]
     fn a_negator_glued_into_the_same_token_still_negates() {
         let rules = [rule("responsible", &["负责"])];
-        let m = Matcher::build(&rules, &["不"], 3, &SEG).unwrap();
+        let m = Matcher::build(&rules, &["不"], &[], 3, &SEG).unwrap();
         let seg = SEG.segment("你们太不负责任了");
         assert!(
             seg.tokens.iter().any(|t| seg.normalized.text[t.range()].eq("不负责任")),
@@ -348,6 +400,29 @@ mod tests {
     }
 
     #[test]
+    fn a_negator_inside_a_negation_except_phrase_does_not_negate() {
+        let rules = [rule("distress", &["frustrated", "失望"])];
+        let m = Matcher::build(
+            &rules,
+            &["没", "never", "not"],
+            &["never been this", "从来没这么"],
+            3,
+            &SEG,
+        )
+        .unwrap();
+        let negated = |text: &str| {
+            let mut out = Vec::new();
+            m.find(&SEG.segment(text), &mut MatchScratch::default(), &mut out);
+            assert_eq!(out.len(), 1, "{text:?}: {out:?}");
+            out[0].negated
+        };
+        assert!(!negated("I have never been this frustrated"));
+        assert!(!negated("我從來沒這麼失望過"));
+        assert!(negated("I'm never frustrated"));
+        assert!(negated("我没失望"));
+    }
+
+    #[test]
     fn a_phrase_that_contains_a_negator_is_not_negated_by_itself() {
         assert_eq!(hits("Don't worry"), vec![(4, "Don't worry".into(), false)]);
     }
@@ -357,7 +432,7 @@ mod tests {
         let mut closing = rule("closing", &["take care", "好了"]);
         closing.except = vec!["take care of".into(), "准备好了".into()];
         let rules = [closing, rule("other", &["take care", "好了"])];
-        let m = Matcher::build(&rules, &[], 3, &SEG).unwrap();
+        let m = Matcher::build(&rules, &[], &[], 3, &SEG).unwrap();
         let find = |text: &str| {
             let mut out = Vec::new();
             m.find(&SEG.segment(text), &mut MatchScratch::default(), &mut out);
@@ -378,7 +453,7 @@ mod tests {
     #[test]
     fn duplicate_phrases_across_rules_hit_each_rule() {
         let rules = [rule("a", &["sorry"]), rule("b", &["SORRY"])];
-        let m = Matcher::build(&rules, &[], 3, &SEG).unwrap();
+        let m = Matcher::build(&rules, &[], &[], 3, &SEG).unwrap();
         assert_eq!(m.pattern_count(), 1);
         let mut out = Vec::new();
         m.find(&SEG.segment("so sorry"), &mut MatchScratch::default(), &mut out);
