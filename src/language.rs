@@ -200,6 +200,25 @@ impl Language {
     }
 }
 
+/// Currency codes and prefixes (normalized, lowercase) that, written before an amount
+/// ("NT$1,290", "RM 156", "USD 20"), are part of the amount rather than English words. Sorted,
+/// for binary search.
+const CURRENCY_CODES: &[&str] = &[
+    "aud", "cad", "cny", "eur", "gbp", "hk", "hkd", "jpy", "krw", "myr", "nt", "ntd", "php", "rm",
+    "rmb", "s", "sgd", "thb", "twd", "us", "usd",
+];
+
+/// Whether the word at `range` of `text` is a currency code written before an amount: one of
+/// [`CURRENCY_CODES`] followed by optional spaces, an optional `$` and a digit.
+fn is_currency_prefix(text: &str, range: std::ops::Range<usize>) -> bool {
+    if CURRENCY_CODES.binary_search(&&text[range.clone()]).is_err() {
+        return false;
+    }
+    let rest = text[range.end..].trim_start();
+    let rest = rest.strip_prefix('$').map_or(rest, str::trim_start);
+    rest.starts_with(|c: char| c.is_ascii_digit())
+}
+
 /// Latin words need at least this share of a turn's words (Chinese + Latin) for the turn to be
 /// mixed rather than Chinese with a borrowed word ("你们的app闪退").
 const MIXED_MIN_LATIN_SHARE: f32 = 0.2;
@@ -215,7 +234,8 @@ pub fn detect(norm: &NormalizedText, tokens: &[Token]) -> Language {
             TokenKind::Chinese => chinese += 1,
             TokenKind::Word => {
                 let word = &norm.text[t.range()];
-                latin += word.chars().all(|c| c.is_alphabetic() || c == '\'') as u32;
+                latin += (word.chars().all(|c| c.is_alphabetic() || c == '\'')
+                    && !is_currency_prefix(&norm.text, t.range())) as u32;
                 // only Latin-only turns use the markers, and two English ones settle it
                 if chinese == 0 && english_markers < 2 {
                     english_markers += ENGLISH_MARKERS.binary_search(&word).is_ok() as u32;
@@ -278,6 +298,7 @@ mod tests {
     #[test]
     fn the_marker_lists_are_sorted_for_binary_search_and_disjoint() {
         assert!(ENGLISH_MARKERS.windows(2).all(|w| w[0] < w[1]));
+        assert!(CURRENCY_CODES.windows(2).all(|w| w[0] < w[1]), "CURRENCY_CODES not sorted");
         assert!(FOREIGN_MARKERS.windows(2).all(|w| w[0] < w[1]), "FOREIGN_MARKERS not sorted");
         assert!(FOREIGN_MARKERS.iter().all(|w| ENGLISH_MARKERS.binary_search(w).is_err()));
     }
@@ -322,6 +343,18 @@ mod tests {
         assert_eq!(lang("账号是 lily_0918，原来的手机号是137****5521"), Language::ZhHans);
         assert_eq!(lang("你好，你们的app在安卓上打开就闪退"), Language::ZhHans);
         assert_eq!(lang("CK1103-0921"), Language::None);
+    }
+
+    #[test]
+    fn currency_codes_before_an_amount_are_not_english_words() {
+        assert_eq!(lang("已退還 NT$1,290"), Language::ZhHant);
+        assert_eq!(lang("運費 HK$ 30"), Language::ZhHant);
+        assert_eq!(lang("退款 S$45 已处理"), Language::ZhHans);
+        assert_eq!(lang("金额 RM 156"), Language::ZhHans);
+        assert_eq!(lang("共 USD 20 元"), Language::ZhHans);
+        // a code that is an English word stays one without an amount after it
+        assert_eq!(lang("contact us"), Language::En);
+        assert_eq!(lang("请 contact us 或者 email 我们"), Language::Mixed);
     }
 
     #[test]
