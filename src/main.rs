@@ -181,6 +181,10 @@ struct ReportArgs {
     /// Skill gaps: fewest conversations of an agent in a period to judge a dimension.
     #[arg(long, default_value_t = 3)]
     gap_min_conversations: usize,
+    /// Only conversations that started in the last N days of the data (UTC days back from the
+    /// newest conversation); an --incremental store is then read only from those partitions.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    days: Option<u32>,
 }
 
 impl ReportArgs {
@@ -199,6 +203,7 @@ impl ReportArgs {
                 min_conversations: self.gap_min_conversations.max(1),
                 ..GapOptions::default()
             },
+            days: self.days,
             ..ReportOptions::default()
         }
     }

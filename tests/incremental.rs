@@ -115,6 +115,36 @@ fn reruns_change_nothing_new_input_adds_and_changed_conversations_replace() {
     // 4. the reports read the whole partitioned folder
     let input = convqa::report::load(out).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(input.conversations.len(), 52);
+
+    // 5. a report window reads only the newest days' partitions
+    report_window_reads_only_its_partitions(out, &input);
+}
+
+fn report_window_reads_only_its_partitions(out: &Path, all: &convqa::report::ReportInput) {
+    let newest = all.conversations.iter().map(|c| c.started_at.date_naive()).max().unwrap();
+    let in_window = |c: &convqa::report::ConvRecord| c.started_at.date_naive() == newest;
+    let recent = convqa::report::load_window(out, Some(1)).unwrap_or_else(|e| panic!("{e}"));
+    let expected = all.conversations.iter().filter(|c| in_window(c)).count();
+    assert!(expected > 0 && expected < all.conversations.len());
+    assert_eq!(recent.conversations.len(), expected);
+    assert!(recent.conversations.iter().all(in_window));
+    let flags_of_window =
+        all.flags.iter().filter(|f| in_window(&all.conversations[f.conv])).count();
+    assert_eq!(recent.flags.len(), flags_of_window);
+    // a window as long as the data is all of it
+    let wide = convqa::report::load_window(out, Some(10_000)).unwrap();
+    assert_eq!(wide.conversations.len(), all.conversations.len());
+    assert_eq!(wide.flags.len(), all.flags.len());
+    // older partitions are not even opened: break one, and the window still loads
+    let old = convqa::output::partitioned::dated_table_files(out, "flags")
+        .unwrap()
+        .into_iter()
+        .find(|(date, _)| *date != Some(newest))
+        .unwrap()
+        .1;
+    std::fs::write(&old, b"not parquet").unwrap();
+    assert!(convqa::report::load(out).is_err());
+    assert_eq!(convqa::report::load_window(out, Some(1)).unwrap().flags.len(), flags_of_window);
 }
 
 fn before_hash(before: &BTreeMap<String, (Vec<u8>, SystemTime)>, id: &str) -> String {

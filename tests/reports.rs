@@ -23,6 +23,37 @@ static SAMPLE: LazyLock<Run> = LazyLock::new(|| {
 });
 
 #[test]
+fn a_window_of_days_keeps_the_newest_days_conversations_and_their_flags() {
+    let all = report::load(SAMPLE.dir.path()).unwrap();
+    let newest = all.conversations.iter().map(|c| c.started_at.date_naive()).max().unwrap();
+    let first = newest - chrono::Days::new(2);
+    let recent = report::load_window(SAMPLE.dir.path(), Some(3)).unwrap();
+    let expected: Vec<&str> = all
+        .conversations
+        .iter()
+        .filter(|c| c.started_at.date_naive() >= first)
+        .map(|c| c.conversation_id.as_str())
+        .collect();
+    assert!(!expected.is_empty() && expected.len() < all.conversations.len());
+    let got: Vec<&str> = recent.conversations.iter().map(|c| c.conversation_id.as_str()).collect();
+    assert_eq!(got, expected);
+    let flags_of = |input: &report::ReportInput| {
+        let mut f: Vec<(String, String, Option<u32>)> = input
+            .flags
+            .iter()
+            .map(|f| {
+                (input.conversations[f.conv].conversation_id.clone(), f.flag.clone(), f.turn_index)
+            })
+            .filter(|(id, _, _)| expected.contains(&id.as_str()))
+            .collect();
+        f.sort();
+        f
+    };
+    assert_eq!(recent.flags.len(), flags_of(&recent).len(), "only the window's flags");
+    assert_eq!(flags_of(&recent), flags_of(&all));
+}
+
+#[test]
 fn the_queue_starts_with_the_insulting_agents_conversations_and_says_why() {
     let q = &SAMPLE.report.queue;
     // zhao's conversations hold the sample's critical insults (data/README.md)

@@ -294,6 +294,14 @@ fn rewrite_without(path: &Path, table: &str, ids: &HashSet<String>) -> Result<bo
 
 /// Every part file of one table, for readers (the reports) of an incremental folder.
 pub fn table_files(root: &Path, table: &str) -> Result<Vec<PathBuf>, OutputError> {
+    Ok(dated_table_files(root, table)?.into_iter().map(|(_, f)| f).collect())
+}
+
+/// [`table_files`] with each file's partition date (`None` if the folder name is not a date).
+pub fn dated_table_files(
+    root: &Path,
+    table: &str,
+) -> Result<Vec<(Option<chrono::NaiveDate>, PathBuf)>, OutputError> {
     let dir = root.join(table);
     let mut files = Vec::new();
     let entries = match std::fs::read_dir(&dir) {
@@ -310,7 +318,11 @@ pub fn table_files(root: &Path, table: &str) -> Result<Vec<PathBuf>, OutputError
     }
     dates.sort();
     for d in dates {
-        files.extend(part_files(&d)?.into_iter().map(|n| d.join(n)));
+        let date = d
+            .file_name()
+            .and_then(|n| n.to_str()?.strip_prefix("date="))
+            .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+        files.extend(part_files(&d)?.into_iter().map(|n| (date, d.join(n))));
     }
     Ok(files)
 }

@@ -31,24 +31,53 @@ pub enum LoadError {
 /// Reads the report input from a `convqa score` output folder: the three flat files, or, when
 /// the last run was `--incremental`, every part file of the date partitions (all dates stored).
 pub fn load(dir: &Path) -> Result<ReportInput, LoadError> {
+    load_window(dir, None)
+}
+
+/// [`load`], keeping only the conversations (and their flags) that started in the last `days`
+/// days of the data: UTC days counted back from the newest conversation's, so the same data
+/// gives the same report whenever it runs. An `--incremental` store is read only from the date
+/// partitions in the window, so memory follows the window, not the store's whole history.
+pub fn load_window(dir: &Path, days: Option<u32>) -> Result<ReportInput, LoadError> {
     let (pass_threshold, model_thresholds, limits, incremental) = summary(&dir.join(SUMMARY))?;
-    let files = |flat: &str, table: &str| -> Result<Vec<PathBuf>, LoadError> {
-        if incremental {
-            crate::output::partitioned::table_files(dir, table)
-                .map_err(|e| LoadError::Parquet { path: dir.join(table), message: e.to_string() })
-        } else {
-            Ok(vec![dir.join(flat)])
-        }
-    };
     let mut conversations = Vec::new();
-    for f in files(CONVERSATIONS, "conversations")? {
-        conversations.extend(self::conversations(&f, &limits)?);
+    let mut flag_files = Vec::new();
+    if incremental {
+        let dated = |table: &str| {
+            crate::output::partitioned::dated_table_files(dir, table)
+                .map_err(|e| LoadError::Parquet { path: dir.join(table), message: e.to_string() })
+        };
+        let conv_files = dated("conversations")?;
+        let first = days.and_then(|d| {
+            let newest = conv_files.iter().filter_map(|(date, _)| *date).max()?;
+            Some(newest - chrono::Days::new(u64::from(d.max(1) - 1)))
+        });
+        // Undated folders (not written by convqa) are read whatever the window.
+        let keep = |date: &Option<chrono::NaiveDate>| match (first, date) {
+            (Some(first), Some(date)) => *date >= first,
+            _ => true,
+        };
+        for (_, f) in conv_files.iter().filter(|(date, _)| keep(date)) {
+            conversations.extend(self::conversations(f, &limits)?);
+        }
+        flag_files =
+            dated("flags")?.into_iter().filter(|(date, _)| keep(date)).map(|(_, f)| f).collect();
+    } else {
+        conversations = self::conversations(&dir.join(CONVERSATIONS), &limits)?;
+        flag_files.push(dir.join(FLAGS));
+    }
+    if let Some(d) = days {
+        // Exact to the day also within a partition or a flat file.
+        if let Some(newest) = conversations.iter().map(|c| c.started_at.date_naive()).max() {
+            let first = newest - chrono::Days::new(u64::from(d.max(1) - 1));
+            conversations.retain(|c| c.started_at.date_naive() >= first);
+        }
     }
     let index: std::collections::HashMap<&str, usize> =
         conversations.iter().enumerate().map(|(i, c)| (c.conversation_id.as_str(), i)).collect();
     let mut flags = Vec::new();
-    for f in files(FLAGS, "flags")? {
-        flags.extend(self::flags(&f, &index)?);
+    for f in &flag_files {
+        flags.extend(self::flags(f, &index, days.is_some())?);
     }
     Ok(ReportInput { conversations, flags, model_thresholds, pass_threshold })
 }
@@ -87,8 +116,9 @@ fn summary(path: &Path) -> Result<SummaryFacts, LoadError> {
     Ok((pass, thresholds, limits, v.get("incremental").is_some_and(|i| !i.is_null())))
 }
 
-/// Record batches of a Parquet file, all columns.
-fn batches(path: &Path) -> Result<Vec<RecordBatch>, LoadError> {
+/// Record batches of a Parquet file, all columns, read one at a time (a batch is turned into
+/// records and dropped before the next is decoded).
+fn batches(path: &Path) -> Result<impl Iterator<Item = Result<RecordBatch, LoadError>>, LoadError> {
     let pq = |e: &dyn std::fmt::Display| LoadError::Parquet {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -99,7 +129,10 @@ fn batches(path: &Path) -> Result<Vec<RecordBatch>, LoadError> {
         .map_err(|e| pq(&e))?
         .build()
         .map_err(|e| pq(&e))?;
-    reader.map(|b| b.map_err(|e| pq(&e))).collect()
+    let path = path.to_path_buf();
+    Ok(reader.map(move |b| {
+        b.map_err(|e| LoadError::Parquet { path: path.clone(), message: e.to_string() })
+    }))
 }
 
 /// Typed column access with errors that name the file and column.
@@ -192,6 +225,7 @@ fn conversations(path: &Path, limits: &ChannelLimits) -> Result<Vec<ConvRecord>,
     let default = (default.first_response_secs, default.mean_reply_secs);
     let mut out = Vec::new();
     for batch in batches(path)? {
+        let batch = batch?;
         let c = Columns { path, batch: &batch };
         let ids = c.required_strings("conversation_id")?;
         let agents = c.required_strings("agent_id")?;
@@ -247,12 +281,16 @@ fn conversations(path: &Path, limits: &ChannelLimits) -> Result<Vec<ConvRecord>,
     Ok(out)
 }
 
+/// The flags of `path` whose conversation is in `index`; with `windowed`, a flag of another
+/// conversation (one outside the report's window) is skipped, otherwise it is an error.
 fn flags(
     path: &Path,
     index: &std::collections::HashMap<&str, usize>,
+    windowed: bool,
 ) -> Result<Vec<FlagRecord>, LoadError> {
     let mut out = Vec::new();
     for batch in batches(path)? {
+        let batch = batch?;
         let c = Columns { path, batch: &batch };
         let ids = c.required_strings("conversation_id")?;
         let kinds = c.required_strings("flag")?;
@@ -265,11 +303,17 @@ fn flags(
         let details = c.required_strings("detail")?;
         let rows = ids.into_iter().zip(kinds).zip(dims).zip(severities).zip(rules).zip(evidence);
         for (i, (((((id, flag), dimension), severity), rule_id), evidence)) in rows.enumerate() {
-            let conv = *index.get(id.as_str()).ok_or_else(|| LoadError::Column {
-                path: path.to_path_buf(),
-                column: "conversation_id".into(),
-                problem: format!("has `{id}`, which is not in {CONVERSATIONS}"),
-            })?;
+            let conv = match index.get(id.as_str()) {
+                Some(&conv) => conv,
+                None if windowed => continue,
+                None => {
+                    return Err(LoadError::Column {
+                        path: path.to_path_buf(),
+                        column: "conversation_id".into(),
+                        problem: format!("has `{id}`, which is not in {CONVERSATIONS}"),
+                    });
+                }
+            };
             out.push(FlagRecord {
                 conv,
                 flag,

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-pub use load::{LoadError, load};
+pub use load::{LoadError, load, load_window};
 pub use period::PeriodKind;
 
 use crate::rubric::Dimension;
@@ -43,6 +43,9 @@ pub struct ReportOptions {
     /// or no tags on either side) means the earlier conversation did not resolve the matter.
     pub repeat_window_days: u32,
     pub gaps: GapOptions,
+    /// Only the conversations that started in the last this many days of the data (UTC days
+    /// back from the newest one); `None`: all.
+    pub days: Option<u32>,
 }
 
 impl Default for ReportOptions {
@@ -53,6 +56,7 @@ impl Default for ReportOptions {
             targets: Targets::default(),
             repeat_window_days: 7,
             gaps: GapOptions::default(),
+            days: None,
         }
     }
 }
@@ -341,7 +345,7 @@ pub fn build(input: &ReportInput, opts: &ReportOptions) -> Report {
 
 /// Reads `dir`'s outputs and writes the report files next to them (each atomically).
 pub fn write_report(dir: &Path, opts: &ReportOptions) -> Result<Vec<PathBuf>, ReportError> {
-    let input = load(dir)?;
+    let input = load_window(dir, opts.days)?;
     let report = build(&input, opts);
     let mut written = tables::write_all(dir, &report)?;
     let html = html::render(&report, &input);
