@@ -331,11 +331,19 @@ pub fn how_to_read(out: &mut String, input: &ReportInput, options: &ReportOption
          (Monday first) and months in {}; times in the queue are UTC.</p>\n\
          <p><strong>First-contact resolution</strong> counts a conversation as not resolved when \
          the input says <code>resolved: false</code> or the same customer came back within {} \
-         days about the same thing (a shared tag, or no tags).</p>\n</footer>\n",
+         days about the same thing (a shared tag, or no tags).</p>\n",
         gaps.min_conversations,
         gaps.min_points,
         input.pass_threshold,
         options.tz.name(),
         options.repeat_window_days
     );
+    if let Some(days) = options.days {
+        w!(
+            out,
+            "<p><strong>Window.</strong> Only conversations that started in the last {days} \
+             day(s) of the data (UTC, counted back from the newest; <code>--days</code>).</p>\n"
+        );
+    }
+    w!(out, "</footer>\n");
 }
