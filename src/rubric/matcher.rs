@@ -103,37 +103,34 @@ impl Matcher {
         let mut patterns: Vec<String> = Vec::new();
         let mut by_text: HashMap<String, usize> = HashMap::new();
         let mut targets: Vec<Vec<Target>> = Vec::new();
-        for (r, rule) in rules.iter().enumerate() {
+        let per_rule = rules.iter().enumerate().flat_map(|(r, rule)| {
             let rule_id = r as u32;
-            let phrases = rule.phrases.iter().enumerate().map(|(p, text)| {
-                ("zh/en", text, Target::Phrase { rule: rule_id, phrase: p as u32 })
+            let phrases = rule.phrases.iter().enumerate().map(move |(p, text)| {
+                (
+                    Some(r),
+                    "zh/en",
+                    text.as_str(),
+                    Target::Phrase { rule: rule_id, phrase: p as u32 },
+                )
             });
-            let excepts =
-                rule.except.iter().map(|text| ("except", text, Target::Except { rule: rule_id }));
-            for (field, phrase, target) in phrases.chain(excepts) {
-                join_tokens(&segmenter.segment(phrase), &mut scratch);
-                if scratch.text.is_empty() {
-                    return Err((Some(r), field, phrase.clone()));
-                }
-                let slot = *by_text.entry(scratch.text.clone()).or_insert_with(|| {
-                    patterns.push(scratch.text.clone());
-                    targets.push(Vec::new());
-                    patterns.len() - 1
-                });
-                targets[slot].push(target);
-            }
-        }
-        for phrase in not_negating {
+            let excepts = rule.except.iter().map(move |text| {
+                (Some(r), "except", text.as_str(), Target::Except { rule: rule_id })
+            });
+            phrases.chain(excepts)
+        });
+        let negation =
+            not_negating.iter().map(|&text| (None, "negation.except", text, Target::NotNegating));
+        for (rule, field, phrase, target) in per_rule.chain(negation) {
             join_tokens(&segmenter.segment(phrase), &mut scratch);
             if scratch.text.is_empty() {
-                return Err((None, "negation.except", phrase.to_string()));
+                return Err((rule, field, phrase.to_string()));
             }
             let slot = *by_text.entry(scratch.text.clone()).or_insert_with(|| {
                 patterns.push(scratch.text.clone());
                 targets.push(Vec::new());
                 patterns.len() - 1
             });
-            targets[slot].push(Target::NotNegating);
+            targets[slot].push(target);
         }
         let automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
