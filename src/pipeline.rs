@@ -103,16 +103,15 @@ impl Engine {
         result
     }
 
-    /// Model outputs for every turn of every conversation (`None` for system turns), from one
-    /// batched pass, with the number of texts and of distinct texts run; empty lists without a
-    /// model.
-    #[allow(clippy::type_complexity)]
-    fn model_outputs(
-        &self,
-        batch: &[Conversation],
-    ) -> Result<(Vec<Vec<Option<TurnModelOutput>>>, u64, u64), ModelError> {
+    /// Model outputs for every turn of every conversation, from one batched pass; empty lists
+    /// without a model.
+    fn model_outputs(&self, batch: &[Conversation]) -> Result<BatchModelOutputs, ModelError> {
         let Some(model) = &self.model else {
-            return Ok((vec![Vec::new(); batch.len()], 0, 0));
+            return Ok(BatchModelOutputs {
+                per_turn: vec![Vec::new(); batch.len()],
+                texts: 0,
+                runs: 0,
+            });
         };
         let texts: Vec<&str> = batch
             .iter()
@@ -134,8 +133,17 @@ impl Engine {
                     .collect()
             })
             .collect();
-        Ok((per_turn, texts.len() as u64, runs as u64))
+        Ok(BatchModelOutputs { per_turn, texts: texts.len() as u64, runs: runs as u64 })
     }
+}
+
+/// What the model gave for one batch of conversations.
+struct BatchModelOutputs {
+    /// Per conversation, per turn (`None` for system turns).
+    per_turn: Vec<Vec<Option<TurnModelOutput>>>,
+    /// Texts sent to the model, and distinct texts actually run.
+    texts: u64,
+    runs: u64,
 }
 
 fn turn_results(
@@ -202,10 +210,10 @@ pub fn score_batch(
 ) -> Result<(Vec<ConversationScore>, StageTimes), ModelError> {
     let mut times = StageTimes::default();
     let t = Instant::now();
-    let (model_out, model_texts, model_runs) = engine.model_outputs(batch)?;
+    let BatchModelOutputs { per_turn: model_out, texts, runs } = engine.model_outputs(batch)?;
     times.model = t.elapsed();
-    times.model_texts = model_texts;
-    times.model_runs = model_runs;
+    times.model_texts = texts;
+    times.model_runs = runs;
     if rayon::current_num_threads() <= 1 {
         let mut scratch = MatchScratch::default();
         let scores = batch
