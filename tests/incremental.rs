@@ -166,3 +166,57 @@ fn edited_turns(line: &str) -> usize {
     let v: serde_json::Value = serde_json::from_str(line).unwrap();
     v["turns"].as_array().unwrap().len()
 }
+
+/// A run over many dates keeps three part files open per date; with a writers' budget the
+/// biggest write their row groups out early. With a budget of one byte every write flushes, and
+/// the store still holds every row once, readable.
+#[test]
+fn a_tiny_writers_budget_flushes_early_and_keeps_every_row() {
+    use convqa::output::partitioned::PartitionedOutputs;
+    let mut convs = Vec::new();
+    for f in ["sample/zh-hans.jsonl", "sample/en.jsonl", "sample/zh-hant.jsonl"] {
+        let text = std::fs::read_to_string(data(f)).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            let origin = convqa::conversation::Origin { file: f.into(), line: i as u64 + 1 };
+            convs.push(convqa::input::parse_line(line.as_bytes(), origin).unwrap());
+        }
+    }
+    let engine = convqa::Engine::with_default_rubric().unwrap();
+    let write = |out: &Path, budget: usize| {
+        let mut w = PartitionedOutputs::create(out, "20261127T000000000Z")
+            .unwrap()
+            .with_writers_budget(budget);
+        // small batches, as a long run writes them
+        for chunk in convs.chunks(4) {
+            let (scores, _) = convqa::score_batch(&engine, chunk).unwrap();
+            w.write(scores).unwrap();
+        }
+        w.commit().unwrap();
+    };
+    let (tiny, roomy) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write(tiny.path(), 1);
+    write(roomy.path(), usize::MAX);
+    let row_groups = |out: &Path, table: &str| -> usize {
+        convqa::output::partitioned::table_files(out, table)
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let file = std::fs::File::open(f).unwrap();
+                parquet::file::reader::SerializedFileReader::new(file)
+                    .map(|r| parquet::file::reader::FileReader::metadata(&r).num_row_groups())
+                    .unwrap()
+            })
+            .sum()
+    };
+    for table in ["conversations", "turns", "flags"] {
+        let mut a = rows(tiny.path(), table);
+        let mut b = rows(roomy.path(), table);
+        a.sort();
+        b.sort();
+        assert_eq!(a, b, "{table}: the same rows either way");
+        assert!(
+            row_groups(tiny.path(), table) > row_groups(roomy.path(), table),
+            "{table}: the tiny budget wrote row groups early"
+        );
+    }
+}

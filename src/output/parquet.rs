@@ -299,6 +299,18 @@ impl TableWriter {
             self.writer.into_inner().map_err(|source| OutputError::Parquet { path, source })?;
         file.commit()
     }
+
+    /// Estimated bytes held for the row group in progress.
+    fn buffered_bytes(&self) -> usize {
+        self.writer.memory_size()
+    }
+
+    /// Writes the row group in progress out now (a smaller row group, less memory held).
+    fn flush(&mut self) -> Result<(), OutputError> {
+        self.writer
+            .flush()
+            .map_err(|source| OutputError::Parquet { path: self.path.clone(), source })
+    }
 }
 
 /// Writes one record batch as a complete Parquet file (temp file + rename).
@@ -344,6 +356,20 @@ impl ParquetOutputs {
         self.conversations.write(conversations_batch(scores))?;
         self.turns.write(turns_batch(scores))?;
         self.flags.write(flags_batch(scores))
+    }
+
+    /// Estimated bytes the three writers hold for their row groups in progress.
+    pub fn buffered_bytes(&self) -> usize {
+        self.conversations.buffered_bytes()
+            + self.turns.buffered_bytes()
+            + self.flags.buffered_bytes()
+    }
+
+    /// Writes the three row groups in progress out now.
+    pub fn flush(&mut self) -> Result<(), OutputError> {
+        self.conversations.flush()?;
+        self.turns.flush()?;
+        self.flags.flush()
     }
 
     /// Finishes all three files and renames them into place.

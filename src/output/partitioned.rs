@@ -40,6 +40,11 @@ use crate::score::ConversationScore;
 /// The three tables' folder names under the output directory.
 pub const TABLES: [&str; 3] = ["conversations", "turns", "flags"];
 
+/// At most this many bytes of row groups in progress across all open part files: a run over
+/// many dates (a backfill) keeps three writers open per date, and each would otherwise hold up
+/// to a full row group. Above it the biggest writers write their row groups out early.
+const WRITERS_BUDGET_BYTES: usize = 128 << 20;
+
 /// What an incremental run did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct IncrementalInfo {
@@ -70,6 +75,8 @@ pub struct PartitionedOutputs {
     part_name: String,
     partitions: BTreeMap<NaiveDate, Partition>,
     info: IncrementalInfo,
+    /// See [`WRITERS_BUDGET_BYTES`].
+    budget: usize,
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> OutputError + '_ {
@@ -139,7 +146,14 @@ impl PartitionedOutputs {
             part_name: format!("part-{run_id}.parquet"),
             partitions: BTreeMap::new(),
             info: IncrementalInfo { run_id: run_id.to_string(), ..Default::default() },
+            budget: WRITERS_BUDGET_BYTES,
         })
+    }
+
+    /// Another budget for the row groups in progress (bytes) than the default 128 MiB.
+    pub fn with_writers_budget(mut self, bytes: usize) -> PartitionedOutputs {
+        self.budget = bytes;
+        self
     }
 
     fn partition(&mut self, date: NaiveDate) -> Result<&mut Partition, OutputError> {
@@ -216,6 +230,25 @@ impl PartitionedOutputs {
             self.info.new += counts.0;
             self.info.replaced += counts.1;
             self.info.unchanged += counts.2;
+        }
+        self.keep_within_budget(self.budget)
+    }
+
+    /// Flushes the biggest open writers until their row groups in progress fit in `budget`.
+    fn keep_within_budget(&mut self, budget: usize) -> Result<(), OutputError> {
+        let mut writers: Vec<&mut ParquetOutputs> =
+            self.partitions.values_mut().filter_map(|p| p.writer.as_mut()).collect();
+        let mut total: usize = writers.iter().map(|w| w.buffered_bytes()).sum();
+        if total <= budget {
+            return Ok(());
+        }
+        writers.sort_by_key(|w| std::cmp::Reverse(w.buffered_bytes()));
+        for w in writers {
+            if total <= budget / 2 {
+                break;
+            }
+            total -= w.buffered_bytes();
+            w.flush()?;
         }
         Ok(())
     }
