@@ -42,7 +42,11 @@ fn a_window_of_days_keeps_the_newest_days_conversations_and_their_flags() {
             .flags
             .iter()
             .map(|f| {
-                (input.conversations[f.conv].conversation_id.clone(), f.flag.clone(), f.turn_index)
+                (
+                    input.conversations[f.conv].conversation_id.clone(),
+                    f.flag.to_string(),
+                    f.turn_index,
+                )
             })
             .filter(|(id, _, _)| expected.contains(&id.as_str()))
             .collect();

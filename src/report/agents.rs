@@ -111,7 +111,7 @@ fn row(
 fn failing_rules(input: &ReportInput) -> HashMap<usize, Vec<&str>> {
     let mut map: HashMap<usize, Vec<&str>> = HashMap::new();
     for f in &input.flags {
-        if f.dimension == "signal" || f.dimension == "data" || f.severity == "info" {
+        if &*f.dimension == "signal" || &*f.dimension == "data" || &*f.severity == "info" {
             continue;
         }
         map.entry(f.conv).or_default().push(f.rule_id.as_deref().unwrap_or(&f.flag));
@@ -127,7 +127,7 @@ pub fn agent_periods(input: &ReportInput, fcr: &Fcr, days: &Days) -> Vec<AgentPe
     for (i, c) in input.conversations.iter().enumerate() {
         for kind in PeriodKind::ALL {
             let start = kind.start(days.of[i], first);
-            groups.entry((kind, start, Some(c.agent_id.as_str()))).or_default().push(i);
+            groups.entry((kind, start, Some(c.agent_id.as_ref()))).or_default().push(i);
             groups.entry((kind, start, None)).or_default().push(i);
         }
     }
@@ -241,7 +241,7 @@ fn worst_examples(
         .conversations
         .iter()
         .enumerate()
-        .filter(|(i, c)| c.agent_id == agent && kind.start(days.of[*i], first) == start)
+        .filter(|(i, c)| &*c.agent_id == agent && kind.start(days.of[*i], first) == start)
         .filter_map(|(_, c)| c.subscores[d as usize].map(|s| (s, c.conversation_id.as_str())))
         .collect();
     mine.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
@@ -257,7 +257,7 @@ pub fn overview(input: &ReportInput, fcr: &Fcr, days: &Days, opts: &ReportOption
     let t = opts.targets;
     let pairs: Vec<(f64, f64)> =
         convs.iter().filter_map(|c| c.csat.map(|s| (c.qa_score, f64::from(s)))).collect();
-    let mut agents: Vec<&str> = convs.iter().map(|c| c.agent_id.as_str()).collect();
+    let mut agents: Vec<&str> = convs.iter().map(|c| c.agent_id.as_ref()).collect();
     agents.sort_unstable();
     agents.dedup();
     Overview {

@@ -81,7 +81,7 @@ pub fn rate(values: impl Iterator<Item = Option<bool>>) -> Option<f64> {
 pub fn follow_ups(input: &ReportInput, fcr: &Fcr) -> Vec<FollowUp> {
     let convs = &input.conversations;
     let mut negative_end = vec![false; convs.len()];
-    for f in input.flags.iter().filter(|f| f.flag == "customer_ends_negative") {
+    for f in input.flags.iter().filter(|f| &*f.flag == "customer_ends_negative") {
         negative_end[f.conv] = true;
     }
     let mut out = Vec::new();
@@ -89,7 +89,7 @@ pub fn follow_ups(input: &ReportInput, fcr: &Fcr) -> Vec<FollowUp> {
         let count = |pred: &dyn Fn(usize) -> bool| list.iter().filter(|&&i| pred(i)).count();
         let repeats = count(&|i| fcr.is_repeat[i]);
         let negatives = count(&|i| negative_end[i]);
-        let has = |i: usize, s: &str| convs[i].signals.iter().any(|x| x == s);
+        let has = |i: usize, s: &str| convs[i].signals.iter().any(|x| &**x == s);
         let complaints = count(&|i| has(i, "complaint"));
         let churn = count(&|i| has(i, "churn_risk"));
         let mut reasons = Vec::new();
@@ -111,7 +111,7 @@ pub fn follow_ups(input: &ReportInput, fcr: &Fcr) -> Vec<FollowUp> {
         if reasons.is_empty() {
             continue;
         }
-        let mut agents: Vec<String> = list.iter().map(|&i| convs[i].agent_id.clone()).collect();
+        let mut agents: Vec<String> = list.iter().map(|&i| convs[i].agent_id.to_string()).collect();
         agents.sort();
         agents.dedup();
         out.push(FollowUp {
@@ -145,7 +145,7 @@ mod tests {
     fn at(c: &mut ConvRecord, customer: &str, day: u32, tags: &[&str]) {
         c.customer_id = Some(customer.into());
         c.started_at = format!("2026-11-{day:02}T10:00:00Z").parse().unwrap();
-        c.tags = tags.iter().map(|t| t.to_string()).collect();
+        c.tags = tags.iter().map(|&t| t.into()).collect();
     }
 
     #[test]

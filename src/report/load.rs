@@ -2,6 +2,7 @@
 //! and `summary.json` (the rubric's pass threshold and the model's flag thresholds).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, TimestampMicrosecondType};
@@ -42,6 +43,7 @@ pub fn load_window(dir: &Path, days: Option<u32>) -> Result<ReportInput, LoadErr
     let (pass_threshold, model_thresholds, limits, incremental) = summary(&dir.join(SUMMARY))?;
     let mut conversations = Vec::new();
     let mut flag_files = Vec::new();
+    let mut intern = Interner::default();
     if incremental {
         let dated = |table: &str| {
             crate::output::partitioned::dated_table_files(dir, table)
@@ -58,12 +60,12 @@ pub fn load_window(dir: &Path, days: Option<u32>) -> Result<ReportInput, LoadErr
             _ => true,
         };
         for (_, f) in conv_files.iter().filter(|(date, _)| keep(date)) {
-            conversations.extend(self::conversations(f, &limits)?);
+            conversations.extend(self::conversations(f, &limits, &mut intern)?);
         }
         flag_files =
             dated("flags")?.into_iter().filter(|(date, _)| keep(date)).map(|(_, f)| f).collect();
     } else {
-        conversations = self::conversations(&dir.join(CONVERSATIONS), &limits)?;
+        conversations = self::conversations(&dir.join(CONVERSATIONS), &limits, &mut intern)?;
         flag_files.push(dir.join(FLAGS));
     }
     if let Some(d) = days {
@@ -77,9 +79,30 @@ pub fn load_window(dir: &Path, days: Option<u32>) -> Result<ReportInput, LoadErr
         conversations.iter().enumerate().map(|(i, c)| (c.conversation_id.as_str(), i)).collect();
     let mut flags = Vec::new();
     for f in &flag_files {
-        flags.extend(self::flags(f, &index, days.is_some())?);
+        flags.extend(self::flags(f, &index, days.is_some(), &mut intern)?);
     }
     Ok(ReportInput { conversations, flags, model_thresholds, pass_threshold })
+}
+
+/// One shared copy of each distinct value of the low-cardinality columns (agent, channel,
+/// language, tags, signals, flag kind, dimension, severity, rule, speaker): a report over a
+/// million conversations holds a few thousand such strings instead of millions.
+#[derive(Default)]
+struct Interner(std::collections::HashSet<Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(v) = self.0.get(s) {
+            return v.clone();
+        }
+        let v: Arc<str> = Arc::from(s);
+        self.0.insert(v.clone());
+        v
+    }
+
+    fn all(&mut self, xs: Vec<String>) -> Vec<Arc<str>> {
+        xs.iter().map(|x| self.get(x)).collect()
+    }
 }
 
 /// Per channel: (first response limit, reply limit) in seconds.
@@ -220,7 +243,11 @@ impl<'a> Columns<'a> {
     }
 }
 
-fn conversations(path: &Path, limits: &ChannelLimits) -> Result<Vec<ConvRecord>, LoadError> {
+fn conversations(
+    path: &Path,
+    limits: &ChannelLimits,
+    intern: &mut Interner,
+) -> Result<Vec<ConvRecord>, LoadError> {
     let default = super::Targets::default();
     let default = (default.first_response_secs, default.mean_reply_secs);
     let mut out = Vec::new();
@@ -258,11 +285,11 @@ fn conversations(path: &Path, limits: &ChannelLimits) -> Result<Vec<ConvRecord>,
                 first_response_limit_secs: first_limit,
                 reply_limit_secs: reply_limit,
                 conversation_id: id,
-                agent_id,
-                channel,
+                agent_id: intern.get(&agent_id),
+                channel: intern.get(&channel),
                 customer_id,
                 started_at: started[i],
-                language,
+                language: intern.get(&language),
                 first_response_secs: first[i],
                 mean_agent_reply_secs: mean_reply[i],
                 sla_breaches: breaches[i].unwrap_or(0).max(0) as u32,
@@ -271,10 +298,10 @@ fn conversations(path: &Path, limits: &ChannelLimits) -> Result<Vec<ConvRecord>,
                 politeness_min: politeness_min[i],
                 qa_score: qa[i].ok_or_else(|| c.wrong("qa_score", "free of nulls"))?,
                 passed: passed[i].ok_or_else(|| c.wrong("passed", "free of nulls"))?,
-                signals: signals.next().unwrap_or_default(),
+                signals: intern.all(signals.next().unwrap_or_default()),
                 resolved: resolved[i],
                 csat: csat[i].and_then(|v| u8::try_from(v).ok()),
-                tags: tags.next().unwrap_or_default(),
+                tags: intern.all(tags.next().unwrap_or_default()),
             });
         }
     }
@@ -287,6 +314,7 @@ fn flags(
     path: &Path,
     index: &std::collections::HashMap<&str, usize>,
     windowed: bool,
+    intern: &mut Interner,
 ) -> Result<Vec<FlagRecord>, LoadError> {
     let mut out = Vec::new();
     for batch in batches(path)? {
@@ -316,12 +344,12 @@ fn flags(
             };
             out.push(FlagRecord {
                 conv,
-                flag,
-                dimension,
-                severity,
-                rule_id,
+                flag: intern.get(&flag),
+                dimension: intern.get(&dimension),
+                severity: intern.get(&severity),
+                rule_id: rule_id.map(|r| intern.get(&r)),
                 turn_index: turns[i].map(|t| t.max(0) as u32),
-                speaker: speakers[i].clone(),
+                speaker: speakers[i].as_deref().map(|s| intern.get(s)),
                 evidence,
                 detail: details[i].clone(),
             });

@@ -15,6 +15,7 @@ mod queue;
 mod tables;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -120,11 +121,11 @@ impl Default for GapOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConvRecord {
     pub conversation_id: String,
-    pub agent_id: String,
-    pub channel: String,
+    pub agent_id: Arc<str>,
+    pub channel: Arc<str>,
     pub customer_id: Option<String>,
     pub started_at: DateTime<Utc>,
-    pub language: String,
+    pub language: Arc<str>,
     pub first_response_secs: Option<f64>,
     pub mean_agent_reply_secs: Option<f64>,
     /// The rubric's limits for this conversation's channel (e-mail is judged in hours, chat in
@@ -138,10 +139,10 @@ pub struct ConvRecord {
     pub politeness_min: Option<f64>,
     pub qa_score: f64,
     pub passed: bool,
-    pub signals: Vec<String>,
+    pub signals: Vec<Arc<str>>,
     pub resolved: Option<bool>,
     pub csat: Option<u8>,
-    pub tags: Vec<String>,
+    pub tags: Vec<Arc<str>>,
 }
 
 /// One flag, with its evidence.
@@ -149,12 +150,12 @@ pub struct ConvRecord {
 pub struct FlagRecord {
     /// Index into the conversations the flags were loaded with.
     pub conv: usize,
-    pub flag: String,
-    pub dimension: String,
-    pub severity: String,
-    pub rule_id: Option<String>,
+    pub flag: Arc<str>,
+    pub dimension: Arc<str>,
+    pub severity: Arc<str>,
+    pub rule_id: Option<Arc<str>>,
     pub turn_index: Option<u32>,
-    pub speaker: Option<String>,
+    pub speaker: Option<Arc<str>>,
     pub evidence: String,
     pub detail: String,
 }
@@ -400,9 +401,9 @@ pub(crate) mod test_support {
             flag: kind.into(),
             dimension: dimension.into(),
             severity: severity.into(),
-            rule_id: rule.map(str::to_string),
+            rule_id: rule.map(Into::into),
             turn_index: turn,
-            speaker: turn.map(|_| "agent".to_string()),
+            speaker: turn.map(|_| "agent".into()),
             evidence: turn.map(|t| format!("text of turn {t}")).unwrap_or_default(),
             detail: format!("{kind} detail"),
         }

@@ -64,14 +64,14 @@ fn candidate(input: &ReportInput, conv: usize, flags: &[&FlagRecord]) -> Candida
             reasons.push(reason);
         }
     };
-    for f in flags.iter().filter(|f| f.severity == "critical") {
+    for f in flags.iter().filter(|f| &*f.severity == "critical") {
         add(100.0, format!("critical: {}{} — {}", rule_name(f), at_turn(f), f.detail));
     }
     if !c.passed {
         add(40.0, format!("failed: qa_score {:.1} (pass {:.0})", c.qa_score, input.pass_threshold));
     }
-    for f in flags.iter().filter(|f| f.severity != "critical") {
-        let points = match (f.flag.as_str(), f.severity.as_str()) {
+    for f in flags.iter().filter(|f| &*f.severity != "critical") {
+        let points = match (f.flag.as_ref(), f.severity.as_ref()) {
             ("impolite_turn", _) => 30.0,
             ("customer_ends_negative", _) => 20.0,
             ("unanswered_customer", _) => 15.0,
@@ -81,7 +81,7 @@ fn candidate(input: &ReportInput, conv: usize, flags: &[&FlagRecord]) -> Candida
         };
         add(points, format!("{}{} — {}", rule_name(f), at_turn(f), f.detail));
     }
-    for s in c.signals.iter().filter(|s| ATTENTION_SIGNALS.contains(&s.as_str())) {
+    for s in c.signals.iter().map(|s| &**s).filter(|s| ATTENTION_SIGNALS.contains(s)) {
         add(10.0, format!("customer signal: {s}"));
     }
     if let Some(t) = &input.model_thresholds {
@@ -109,7 +109,9 @@ fn candidate(input: &ReportInput, conv: usize, flags: &[&FlagRecord]) -> Candida
 fn evidence(flags: &[&FlagRecord]) -> Vec<Evidence> {
     let mut with_turn: Vec<&&FlagRecord> = flags
         .iter()
-        .filter(|f| f.turn_index.is_some() && f.dimension != "signal" || f.severity == "critical")
+        .filter(|f| {
+            f.turn_index.is_some() && &*f.dimension != "signal" || &*f.severity == "critical"
+        })
         .collect();
     with_turn.sort_by_key(|f| (std::cmp::Reverse(severity_rank(&f.severity)), f.turn_index));
     with_turn.dedup_by(|a, b| a.turn_index == b.turn_index && a.detail == b.detail);
@@ -118,7 +120,7 @@ fn evidence(flags: &[&FlagRecord]) -> Vec<Evidence> {
         .take(MAX_EVIDENCE)
         .map(|f| Evidence {
             turn_index: f.turn_index,
-            speaker: f.speaker.clone(),
+            speaker: f.speaker.as_deref().map(str::to_string),
             text: f.evidence.clone(),
             why: f.detail.clone(),
         })
@@ -163,7 +165,7 @@ pub fn review_queue(input: &ReportInput, opts: &QueueOptions) -> Vec<QueueEntry>
         if chosen.len() == opts.top_n {
             break;
         }
-        let n = per_agent.entry(convs[c.conv].agent_id.as_str()).or_default();
+        let n = per_agent.entry(convs[c.conv].agent_id.as_ref()).or_default();
         if opts.per_agent > 0 && *n >= opts.per_agent {
             continue;
         }
@@ -195,7 +197,7 @@ pub fn review_queue(input: &ReportInput, opts: &QueueOptions) -> Vec<QueueEntry>
             QueueEntry {
                 rank: rank + 1,
                 conversation_id: conv.conversation_id.clone(),
-                agent_id: conv.agent_id.clone(),
+                agent_id: conv.agent_id.to_string(),
                 started_at: conv.started_at,
                 qa_score: conv.qa_score,
                 passed: conv.passed,

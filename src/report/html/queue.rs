@@ -25,7 +25,7 @@ pub fn review_queue(out: &mut String, report: &Report, input: &ReportInput) {
     let language: HashMap<&str, &str> = input
         .conversations
         .iter()
-        .map(|c| (c.conversation_id.as_str(), c.language.as_str()))
+        .map(|c| (c.conversation_id.as_str(), c.language.as_ref()))
         .collect();
     w!(
         out,
