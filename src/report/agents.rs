@@ -211,7 +211,7 @@ pub fn skill_gaps(
                 if m < p25 && m <= median - g.min_points {
                     let agent = r.agent_id.clone().unwrap_or_default();
                     gaps.push(SkillGap {
-                        examples: worst_examples(input, days, *kind, *start, &agent, d),
+                        examples: Vec::new(), // filled below, in one pass
                         agent_id: agent,
                         period: *kind,
                         period_start: *start,
@@ -225,27 +225,42 @@ pub fn skill_gaps(
             }
         }
     }
+    fill_examples(input, days, &mut gaps);
     (gaps, team)
 }
 
-fn worst_examples(
-    input: &ReportInput,
-    days: &Days,
-    kind: PeriodKind,
-    start: NaiveDate,
-    agent: &str,
-    d: Dimension,
-) -> Vec<String> {
-    let first = days.first.unwrap_or(start);
-    let mut mine: Vec<(f64, &str)> = input
-        .conversations
-        .iter()
-        .enumerate()
-        .filter(|(i, c)| &*c.agent_id == agent && kind.start(days.of[*i], first) == start)
-        .filter_map(|(_, c)| c.subscores[d as usize].map(|s| (s, c.conversation_id.as_str())))
-        .collect();
-    mine.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(b.1)));
-    mine.into_iter().take(3).map(|(_, id)| id.to_string()).collect()
+/// Each gap's examples: the three conversations of its agent and period with the lowest score in
+/// its dimension (ties by id), found in one pass over the conversations (not one per gap).
+fn fill_examples(input: &ReportInput, days: &Days, gaps: &mut [SkillGap]) {
+    let Some(first) = days.first else { return };
+    let mut wanted: HashMap<(PeriodKind, NaiveDate, &str), Vec<usize>> = HashMap::new();
+    for (g, gap) in gaps.iter().enumerate() {
+        wanted.entry((gap.period, gap.period_start, gap.agent_id.as_str())).or_default().push(g);
+    }
+    let mut worst: Vec<Vec<(f64, &str)>> = vec![Vec::new(); gaps.len()];
+    for (i, c) in input.conversations.iter().enumerate() {
+        for kind in PeriodKind::ALL {
+            let key = (kind, kind.start(days.of[i], first), &*c.agent_id);
+            for &g in wanted.get(&key).into_iter().flatten() {
+                if let Some(score) = c.subscores[gaps[g].dimension as usize] {
+                    keep_lowest(&mut worst[g], (score, c.conversation_id.as_str()), 3);
+                }
+            }
+        }
+    }
+    drop(wanted);
+    for (gap, w) in gaps.iter_mut().zip(worst) {
+        gap.examples = w.into_iter().map(|(_, id)| id.to_string()).collect();
+    }
+}
+
+/// Inserts `x` into the ascending list `v` (by score, then id) and keeps the `n` lowest.
+fn keep_lowest<'a>(v: &mut Vec<(f64, &'a str)>, x: (f64, &'a str), n: usize) {
+    let pos = v.partition_point(|y| y.0.total_cmp(&x.0).then(y.1.cmp(x.1)).is_lt());
+    if pos < n {
+        v.insert(pos, x);
+        v.truncate(n);
+    }
 }
 
 pub fn overview(input: &ReportInput, fcr: &Fcr, days: &Days, opts: &ReportOptions) -> Overview {
@@ -314,6 +329,15 @@ mod tests {
         assert_eq!(quantile(&v, 0.5), Some(30.0));
         assert_eq!(quantile(&[1.0, 2.0], 0.5), Some(1.5));
         assert_eq!(quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn keep_lowest_keeps_the_n_lowest_scores_ties_by_id() {
+        let mut v = Vec::new();
+        for x in [(50.0, "e"), (40.0, "d"), (60.0, "a"), (40.0, "b"), (45.0, "c"), (39.0, "z")] {
+            keep_lowest(&mut v, x, 3);
+        }
+        assert_eq!(v, [(39.0, "z"), (40.0, "b"), (40.0, "d")]);
     }
 
     /// Six agents, four conversations each over two weeks; "weak" lacks empathy only.
