@@ -171,6 +171,9 @@ struct ReportArgs {
     /// Seed of that random sample.
     #[arg(long, default_value_t = 0)]
     sample_seed: u64,
+    /// Review queue: at most this many sampled conversations (0: no limit).
+    #[arg(long, default_value_t = 50)]
+    sample_max: usize,
     /// Time zone of days, weeks and months (IANA name, e.g. Asia/Shanghai).
     #[arg(long, default_value = "UTC")]
     tz: chrono_tz::Tz,
@@ -195,6 +198,7 @@ impl ReportArgs {
                 top_n: self.queue_top,
                 per_agent: self.queue_per_agent,
                 sample_percent: self.sample_percent.clamp(0.0, 100.0),
+                sample_max: self.sample_max,
                 seed: self.sample_seed,
             },
             tz: self.tz,

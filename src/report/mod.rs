@@ -72,13 +72,16 @@ pub struct QueueOptions {
     pub per_agent: usize,
     /// Share (percent) of *passed* conversations added at random for calibration audits.
     pub sample_percent: f64,
+    /// At most this many sampled conversations (0: no limit): 5 % of a big night is more than a
+    /// QA team audits. The ones with the lowest sample hash are kept, so the choice is as stable.
+    pub sample_max: usize,
     /// Seed of that sample; a conversation's membership depends only on its id and the seed.
     pub seed: u64,
 }
 
 impl Default for QueueOptions {
     fn default() -> Self {
-        QueueOptions { top_n: 50, per_agent: 10, sample_percent: 5.0, seed: 0 }
+        QueueOptions { top_n: 50, per_agent: 10, sample_percent: 5.0, sample_max: 50, seed: 0 }
     }
 }
 

@@ -19,7 +19,8 @@
 //! and the first `top_n` are taken, at most `per_agent` per agent. Then a random sample of the
 //! passed conversations not already queued is added for calibration (QA teams audit passes too):
 //! a conversation is sampled when a hash of its id and the seed falls below `sample_percent`, so
-//! the sample is the same on every re-run and does not depend on input order.
+//! the sample is the same on every re-run and does not depend on input order; of those, at most
+//! `sample_max`, the ones with the lowest hash.
 
 use std::collections::HashMap;
 
@@ -173,15 +174,23 @@ pub fn review_queue(input: &ReportInput, opts: &QueueOptions) -> Vec<QueueEntry>
         chosen.push((c, "priority"));
     }
     let queued: std::collections::HashSet<usize> = chosen.iter().map(|(c, _)| c.conv).collect();
-    let mut sample: Vec<Candidate> = convs
+    let mut points: Vec<(f64, usize)> = convs
         .iter()
         .enumerate()
-        .filter(|(i, c)| {
-            c.passed
-                && !queued.contains(i)
-                && sample_point(opts.seed, &c.conversation_id) < opts.sample_percent
-        })
-        .map(|(i, _)| Candidate {
+        .filter(|(i, c)| c.passed && !queued.contains(i))
+        .map(|(i, c)| (sample_point(opts.seed, &c.conversation_id), i))
+        .filter(|(p, _)| *p < opts.sample_percent)
+        .collect();
+    if opts.sample_max > 0 && points.len() > opts.sample_max {
+        let by_point = |a: &(f64, usize), b: &(f64, usize)| {
+            a.0.total_cmp(&b.0).then(convs[a.1].conversation_id.cmp(&convs[b.1].conversation_id))
+        };
+        points.select_nth_unstable_by(opts.sample_max, by_point);
+        points.truncate(opts.sample_max);
+    }
+    let mut sample: Vec<Candidate> = points
+        .into_iter()
+        .map(|(_, i)| Candidate {
             conv: i,
             priority: 0.0,
             reasons: vec!["random sample of passed conversations (calibration audit)".into()],
@@ -245,7 +254,8 @@ mod tests {
         input.conversations = (0..6)
             .map(|i| conv(&format!("c{i}"), if i < 5 { "bad" } else { "b" }, 10.0, false))
             .collect();
-        let opts = QueueOptions { top_n: 3, per_agent: 2, sample_percent: 0.0, seed: 0 };
+        let opts =
+            QueueOptions { top_n: 3, per_agent: 2, sample_percent: 0.0, sample_max: 50, seed: 0 };
         let q = review_queue(&input, &opts);
         let agents: Vec<&str> = q.iter().map(|e| e.agent_id.as_str()).collect();
         assert_eq!(agents, ["bad", "bad", "b"]);
@@ -255,7 +265,8 @@ mod tests {
     fn the_calibration_sample_is_stable_and_about_the_asked_share() {
         let mut input = ReportInput { pass_threshold: 70.0, ..Default::default() };
         input.conversations = (0..2000).map(|i| conv(&format!("c{i}"), "a", 90.0, true)).collect();
-        let opts = QueueOptions { sample_percent: 10.0, seed: 7, ..Default::default() };
+        let opts =
+            QueueOptions { sample_percent: 10.0, seed: 7, sample_max: 0, ..Default::default() };
         let q = review_queue(&input, &opts);
         assert!((150..=250).contains(&q.len()), "{} sampled of 2000 at 10 %", q.len());
         assert!(q.iter().all(|e| e.selection == "sample" && e.passed));
@@ -265,5 +276,32 @@ mod tests {
             review_queue(&input, &opts).into_iter().map(|e| e.conversation_id).collect();
         let first: Vec<String> = q.into_iter().map(|e| e.conversation_id).collect();
         assert_eq!(first, again);
+    }
+
+    #[test]
+    fn the_calibration_sample_is_capped_by_the_lowest_sample_hash() {
+        let mut input = ReportInput { pass_threshold: 70.0, ..Default::default() };
+        input.conversations = (0..2000).map(|i| conv(&format!("c{i}"), "a", 90.0, true)).collect();
+        let ids = |input: &ReportInput, max: usize| -> Vec<String> {
+            let opts = QueueOptions {
+                sample_percent: 10.0,
+                seed: 7,
+                sample_max: max,
+                ..Default::default()
+            };
+            review_queue(input, &opts).into_iter().map(|e| e.conversation_id).collect()
+        };
+        let (all, capped) = (ids(&input, 0), ids(&input, 20));
+        assert!(all.len() > 100);
+        assert_eq!(capped.len(), 20);
+        // the capped sample is the part of the full one with the lowest hashes, in id order
+        let mut lowest = all.clone();
+        lowest.sort_by(|a, b| sample_point(7, a).total_cmp(&sample_point(7, b)));
+        lowest.truncate(20);
+        lowest.sort();
+        assert_eq!(capped, lowest);
+        // and it is the same whatever the input order
+        input.conversations.reverse();
+        assert_eq!(ids(&input, 20), capped);
     }
 }

@@ -8,6 +8,11 @@ use crate::report::{Evidence, QueueEntry, Report, ReportInput};
 /// Evidence of the first entries is shown open; the rest is one click away (and opens for print).
 const OPEN_EVIDENCE: usize = 10;
 
+/// The page lists the customers with the most signals first, at most this many (all of them are
+/// in `follow_ups.parquet`), and at most [`MAX_LISTED`] conversations and agents per customer.
+const MAX_FOLLOW_UPS: usize = 200;
+const MAX_LISTED: usize = 10;
+
 pub fn review_queue(out: &mut String, report: &Report, input: &ReportInput) {
     if report.queue.is_empty() {
         w!(out, "<p>The queue is empty: no conversation has a finding.</p>\n");
@@ -115,20 +120,34 @@ pub fn follow_ups(out: &mut String, report: &Report) {
         w!(out, "<p>No customer needs a follow-up.</p>\n");
         return;
     }
+    let shown = report.follow_ups.len().min(MAX_FOLLOW_UPS);
+    let of = if shown < report.follow_ups.len() {
+        format!(
+            " The {shown} with the most signals of {} are listed here; all of them are in \
+             <code>follow_ups.parquet</code>.",
+            report.follow_ups.len()
+        )
+    } else {
+        String::new()
+    };
     w!(
         out,
         "<p>Customers with repeated contacts, negative endings, complaints or churn-risk \
-         phrases.</p>\n<div class=\"scroll\"><table id=\"follow-up-table\">\n<thead><tr>\
+         phrases.{of}</p>\n<div class=\"scroll\"><table id=\"follow-up-table\">\n<thead><tr>\
          <th>customer</th><th class=\"num\">contacts</th><th class=\"num\">repeats</th>\
          <th>why</th><th>last contact (UTC)</th><th>conversations</th><th>agents</th>\
          </tr></thead>\n<tbody>\n"
     );
-    for f in &report.follow_ups {
+    for f in &report.follow_ups[..shown] {
         let list = |v: &[String], code: bool| {
-            let items: Vec<String> = v
+            let mut items: Vec<String> = v
                 .iter()
+                .take(MAX_LISTED)
                 .map(|s| if code { format!("<code>{}</code>", Esc(s)) } else { Esc(s).to_string() })
                 .collect();
+            if v.len() > MAX_LISTED {
+                items.push(format!("… and {} more", v.len() - MAX_LISTED));
+            }
             items.join(" ")
         };
         w!(

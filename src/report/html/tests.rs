@@ -142,3 +142,27 @@ fn numbers_read_naturally() {
     assert_eq!(percent(Some(0.755)), "75.5\u{a0}%");
     assert_eq!(score(None), "n/a");
 }
+
+#[test]
+fn the_follow_up_list_shows_the_first_customers_and_says_where_the_rest_are() {
+    let input = input();
+    let mut report = build(&input, &ReportOptions::default());
+    let follow_up = |k: usize, conversations: usize| crate::report::FollowUp {
+        customer_id: format!("cust-{k:03}"),
+        contacts: conversations,
+        repeat_contacts: 1,
+        negative_endings: 0,
+        complaints: 0,
+        churn_risk: 0,
+        last_contact: "2026-11-20T09:00:00Z".parse().unwrap(),
+        conversations: (0..conversations).map(|i| format!("conv-{k}-{i}")).collect(),
+        agents: vec!["a".into()],
+        reasons: vec!["repeat".into()],
+    };
+    report.follow_ups = (0..250).map(|k| follow_up(k, if k == 0 { 15 } else { 2 })).collect();
+    let html = render(&report, &input);
+    assert!(html.contains("cust-199") && !html.contains("cust-200"), "200 customers listed");
+    assert!(html.contains("The 200 with the most signals of 250"));
+    assert!(html.contains("conv-0-9") && !html.contains("conv-0-10"));
+    assert!(html.contains("… and 5 more"));
+}
