@@ -58,6 +58,27 @@ fn a_window_of_days_keeps_the_newest_days_conversations_and_their_flags() {
 }
 
 #[test]
+fn a_mistyped_future_date_does_not_empty_a_window() {
+    // one sample conversation moved to 2099: the newest day, but after the run itself
+    let line = std::fs::read_to_string(data("sample/en.jsonl"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let future = line.replace("2026-11-", "2099-11-").replacen("\"en-0", "\"future-0", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("future.jsonl");
+    std::fs::write(&file, future + "\n").unwrap();
+    let (out, _) = score(&[data("sample"), file], 2);
+    let recent = report::load_window(out.path(), Some(3)).unwrap();
+    let sample_only = report::load_window(SAMPLE.dir.path(), Some(3)).unwrap();
+    // the sample's last three days, plus the future one (it is not before the window)
+    assert_eq!(recent.conversations.len(), sample_only.conversations.len() + 1);
+    assert!(recent.conversations.iter().any(|c| c.conversation_id.starts_with("future-")));
+}
+
+#[test]
 fn the_queue_starts_with_the_insulting_agents_conversations_and_says_why() {
     let q = &SAMPLE.report.queue;
     // zhao's conversations hold the sample's critical insults (data/README.md)

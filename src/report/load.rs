@@ -40,7 +40,20 @@ pub fn load(dir: &Path) -> Result<ReportInput, LoadError> {
 /// gives the same report whenever it runs. An `--incremental` store is read only from the date
 /// partitions in the window, so memory follows the window, not the store's whole history.
 pub fn load_window(dir: &Path, days: Option<u32>) -> Result<ReportInput, LoadError> {
-    let (pass_threshold, model_thresholds, limits, incremental) = summary(&dir.join(SUMMARY))?;
+    let SummaryFacts { pass_threshold, model_thresholds, limits, incremental, run_date } =
+        summary(&dir.join(SUMMARY))?;
+    // the newest of these days not after the run (future dates are input mistakes), or the
+    // newest of all when every one is after it
+    let newest = |days: &mut dyn Iterator<Item = chrono::NaiveDate>| {
+        let (mut upto_run, mut any) = (None, None);
+        for d in days {
+            any = any.max(Some(d));
+            if run_date.is_none_or(|r| d <= r) {
+                upto_run = upto_run.max(Some(d));
+            }
+        }
+        upto_run.or(any)
+    };
     let mut conversations = Vec::new();
     let mut flag_files = Vec::new();
     let mut intern = Interner::default();
@@ -51,7 +64,7 @@ pub fn load_window(dir: &Path, days: Option<u32>) -> Result<ReportInput, LoadErr
         };
         let conv_files = dated("conversations")?;
         let first = days.and_then(|d| {
-            let newest = conv_files.iter().filter_map(|(date, _)| *date).max()?;
+            let newest = newest(&mut conv_files.iter().filter_map(|(date, _)| *date))?;
             Some(newest - chrono::Days::new(u64::from(d.max(1) - 1)))
         });
         // Undated folders (not written by convqa) are read whatever the window.
@@ -70,7 +83,7 @@ pub fn load_window(dir: &Path, days: Option<u32>) -> Result<ReportInput, LoadErr
     }
     if let Some(d) = days {
         // Exact to the day also within a partition or a flat file.
-        if let Some(newest) = conversations.iter().map(|c| c.started_at.date_naive()).max() {
+        if let Some(newest) = newest(&mut conversations.iter().map(|c| c.started_at.date_naive())) {
             let first = newest - chrono::Days::new(u64::from(d.max(1) - 1));
             conversations.retain(|c| c.started_at.date_naive() >= first);
         }
@@ -108,7 +121,16 @@ impl Interner {
 /// Per channel: (first response limit, reply limit) in seconds.
 type ChannelLimits = std::collections::HashMap<String, (f64, f64)>;
 
-type SummaryFacts = (f64, Option<crate::model::Thresholds>, ChannelLimits, bool);
+/// What the report needs from `summary.json`.
+struct SummaryFacts {
+    pass_threshold: f64,
+    model_thresholds: Option<crate::model::Thresholds>,
+    limits: ChannelLimits,
+    incremental: bool,
+    /// The (UTC) day the last run started: a window of days is counted back from the newest
+    /// conversation not after it, so one mistyped future date does not empty the report.
+    run_date: Option<chrono::NaiveDate>,
+}
 
 fn summary(path: &Path) -> Result<SummaryFacts, LoadError> {
     let text = std::fs::read_to_string(path)
@@ -136,7 +158,16 @@ fn summary(path: &Path) -> Result<SummaryFacts, LoadError> {
             limits.insert(channel.clone(), (secs("first_response_secs")?, secs("reply_secs")?));
         }
     }
-    Ok((pass, thresholds, limits, v.get("incremental").is_some_and(|i| !i.is_null())))
+    Ok(SummaryFacts {
+        pass_threshold: pass,
+        model_thresholds: thresholds,
+        limits,
+        incremental: v.get("incremental").is_some_and(|i| !i.is_null()),
+        run_date: v["started_at"]
+            .as_str()
+            .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+            .map(|t| t.date_naive()),
+    })
 }
 
 /// Record batches of a Parquet file, all columns, read one at a time (a batch is turned into
