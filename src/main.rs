@@ -185,7 +185,8 @@ struct ReportArgs {
     #[arg(long, default_value_t = 3)]
     gap_min_conversations: usize,
     /// Only conversations that started in the last N days of the data (UTC days back from the
-    /// newest conversation); an --incremental store is then read only from those partitions.
+    /// newest conversation not after the last run); an --incremental store is then read only
+    /// from those partitions.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     days: Option<u32>,
 }

@@ -45,7 +45,7 @@ pub struct ReportOptions {
     pub repeat_window_days: u32,
     pub gaps: GapOptions,
     /// Only the conversations that started in the last this many days of the data (UTC days
-    /// back from the newest one); `None`: all.
+    /// back from the newest one not after the last run); `None`: all.
     pub days: Option<u32>,
 }
 
