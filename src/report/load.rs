@@ -37,8 +37,9 @@ pub fn load(dir: &Path) -> Result<ReportInput, LoadError> {
 
 /// [`load`], keeping only the conversations (and their flags) that started in the last `days`
 /// days of the data: UTC days counted back from the newest conversation's that is not after the
-/// last run's day, so the same data gives the same report whenever it runs. An `--incremental` store is read only from the date
-/// partitions in the window, so memory follows the window, not the store's whole history.
+/// last run's day, so the same data gives the same report whenever it runs. An `--incremental`
+/// store is read only from the date partitions in the window, so memory follows the window, not
+/// the store's whole history.
 pub fn load_window(dir: &Path, days: Option<u32>) -> Result<ReportInput, LoadError> {
     let SummaryFacts { pass_threshold, model_thresholds, limits, incremental, run_date } =
         summary(&dir.join(SUMMARY))?;
