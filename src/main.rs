@@ -189,6 +189,11 @@ struct ReportArgs {
     /// from those partitions.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     days: Option<u32>,
+    /// Placeholder customer ids that count as no id for first-contact resolution and follow-ups,
+    /// comma-separated, any case [default: "", -, 0, anonymous, guest, n/a, na, none, null,
+    /// unknown, visitor].
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    unknown_customer_ids: Option<Vec<String>>,
 }
 
 impl ReportArgs {
@@ -209,6 +214,9 @@ impl ReportArgs {
                 ..GapOptions::default()
             },
             days: self.days,
+            unknown_customer_ids: self.unknown_customer_ids.clone().unwrap_or_else(|| {
+                convqa::report::UNKNOWN_CUSTOMER_IDS.iter().map(|s| s.to_string()).collect()
+            }),
             ..ReportOptions::default()
         }
     }

@@ -363,7 +363,7 @@ mod tests {
     fn the_skill_gap_test_finds_the_agent_weak_in_one_dimension() {
         let input = team();
         let opts = ReportOptions::default();
-        let fcr = super::super::contacts::first_contact_resolution(&input.conversations, 7);
+        let fcr = super::super::contacts::first_contact_resolution(&input.conversations, 7, &[]);
         let days = Days::new(&input, &opts);
         let rows = agent_periods(&input, &fcr, &days);
         let (gaps, team_gaps) = skill_gaps(&input, &rows, &days, &opts);
@@ -383,7 +383,7 @@ mod tests {
     fn rows_compare_each_period_with_the_one_before() {
         let input = team();
         let opts = ReportOptions::default();
-        let fcr = super::super::contacts::first_contact_resolution(&input.conversations, 7);
+        let fcr = super::super::contacts::first_contact_resolution(&input.conversations, 7, &[]);
         let rows = agent_periods(&input, &fcr, &Days::new(&input, &opts));
         let weeks: Vec<&AgentPeriod> = rows
             .iter()

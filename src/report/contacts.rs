@@ -3,7 +3,8 @@
 //! A conversation is *resolved at first contact* unless the input says `resolved: false` or the
 //! same customer comes back within the repeat window about the same thing (the two share a tag,
 //! or either has no tags). Conversations without a customer id and without `resolved` are not
-//! counted either way.
+//! counted either way; a placeholder id (`ReportOptions::unknown_customer_ids`: "anonymous",
+//! "0", …) counts as no id, or every anonymous contact would be a repeat of the one before.
 
 use std::collections::BTreeMap;
 
@@ -17,16 +18,18 @@ use super::{ConvRecord, FollowUp, ReportInput};
 pub struct Fcr {
     pub resolved_first: Vec<Option<bool>>,
     pub is_repeat: Vec<bool>,
+    /// Whether the conversation has a real customer id (not missing, not a placeholder).
+    pub known_customer: Vec<bool>,
 }
 
 fn same_matter(a: &ConvRecord, b: &ConvRecord) -> bool {
     a.tags.is_empty() || b.tags.is_empty() || a.tags.iter().any(|t| b.tags.contains(t))
 }
 
-fn by_customer(convs: &[ConvRecord]) -> BTreeMap<&str, Vec<usize>> {
+fn by_customer<'a>(convs: &'a [ConvRecord], known: &[bool]) -> BTreeMap<&'a str, Vec<usize>> {
     let mut map: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, c) in convs.iter().enumerate() {
-        if let Some(customer) = c.customer_id.as_deref() {
+        if let (Some(customer), true) = (c.customer_id.as_deref(), known[i]) {
             map.entry(customer).or_default().push(i);
         }
     }
@@ -36,16 +39,24 @@ fn by_customer(convs: &[ConvRecord]) -> BTreeMap<&str, Vec<usize>> {
     map
 }
 
-pub fn first_contact_resolution(convs: &[ConvRecord], window_days: u32) -> Fcr {
+/// FCR per conversation; `unknown_ids` are placeholder customer ids, compared without case and
+/// surrounding spaces, that count as no id.
+pub fn first_contact_resolution(
+    convs: &[ConvRecord],
+    window_days: u32,
+    unknown_ids: &[String],
+) -> Fcr {
     let window = Duration::days(i64::from(window_days));
+    let known = |id: &str| !unknown_ids.iter().any(|u| u.trim().eq_ignore_ascii_case(id.trim()));
     let mut fcr = Fcr {
         resolved_first: convs.iter().map(|c| c.resolved.filter(|r| !*r)).collect(),
         is_repeat: vec![false; convs.len()],
+        known_customer: convs.iter().map(|c| c.customer_id.as_deref().is_some_and(known)).collect(),
     };
     // Each customer's list is in time order, so only the contacts inside the window around a
     // conversation are looked at: a placeholder customer id shared by a whole night's traffic
     // ("anonymous") stays about linear instead of quadratic.
-    for list in by_customer(convs).values() {
+    for list in by_customer(convs, &fcr.known_customer).values() {
         for (k, &i) in list.iter().enumerate() {
             let came_back = list[k + 1..]
                 .iter()
@@ -64,7 +75,7 @@ pub fn first_contact_resolution(convs: &[ConvRecord], window_days: u32) -> Fcr {
         }
     }
     for (i, c) in convs.iter().enumerate() {
-        if c.customer_id.is_none() && c.resolved == Some(true) {
+        if !fcr.known_customer[i] && c.resolved == Some(true) {
             fcr.resolved_first[i] = Some(true);
         }
     }
@@ -89,7 +100,7 @@ pub fn follow_ups(input: &ReportInput, fcr: &Fcr) -> Vec<FollowUp> {
         negative_end[f.conv] = true;
     }
     let mut out = Vec::new();
-    for (customer, list) in by_customer(convs) {
+    for (customer, list) in by_customer(convs, &fcr.known_customer) {
         let count = |pred: &dyn Fn(usize) -> bool| list.iter().filter(|&&i| pred(i)).count();
         let repeats = count(&|i| fcr.is_repeat[i]);
         let negatives = count(&|i| negative_end[i]);
@@ -161,7 +172,7 @@ mod tests {
         at(&mut convs[2], "u1", 20, &["refund"]); // back after 15 days: a new matter
         at(&mut convs[3], "u2", 2, &["login"]);
         at(&mut convs[4], "u2", 4, &["billing"]); // different tag: not a repeat
-        let f = first_contact_resolution(&convs, 7);
+        let f = first_contact_resolution(&convs, 7, &[]);
         assert_eq!(f.resolved_first, [Some(false), Some(true), Some(true), Some(true), Some(true)]);
         assert_eq!(f.is_repeat, [false, true, false, false, false]);
         assert_eq!(rate(f.resolved_first.iter().copied()), Some(0.8));
@@ -183,7 +194,7 @@ mod tests {
         for (c, (day, tag)) in convs.iter_mut().zip(days_tags) {
             at(c, "anonymous", day, &[tag]);
         }
-        let f = first_contact_resolution(&convs, 7);
+        let f = first_contact_resolution(&convs, 7, &[]);
         // day 9 refund comes back on day 12 past two other matters; day 1 and day 12 do not
         // (day 9 is 8 days after day 1, day 20 is 8 days after day 12)
         assert_eq!(
@@ -195,6 +206,28 @@ mod tests {
     }
 
     #[test]
+    fn a_placeholder_customer_id_counts_as_no_id() {
+        let mut convs: Vec<ConvRecord> =
+            (0..4).map(|i| conv(&format!("c{i}"), "a", 80.0, true)).collect();
+        at(&mut convs[0], "anonymous", 2, &["refund"]);
+        at(&mut convs[1], "anonymous", 3, &["refund"]);
+        at(&mut convs[2], "u1", 4, &["refund"]);
+        at(&mut convs[3], " Guest", 5, &["refund"]);
+        convs[1].resolved = Some(true);
+        let unknown = vec!["anonymous".to_string(), "guest".to_string()];
+        let f = first_contact_resolution(&convs, 7, &unknown);
+        assert_eq!(f.known_customer, [false, false, true, false], "any case, spaces trimmed");
+        // not a repeat of each other; without `resolved` the first is not counted at all
+        assert_eq!(f.is_repeat, [false, false, false, false]);
+        assert_eq!(f.resolved_first, [None, Some(true), Some(true), None]);
+        let input = ReportInput { conversations: convs.clone(), ..Default::default() };
+        assert!(follow_ups(&input, &f).iter().all(|u| u.customer_id != "anonymous"));
+        // without the placeholder list they are one customer who came back
+        let f = first_contact_resolution(&convs, 7, &[]);
+        assert_eq!(f.is_repeat, [false, true, false, false]);
+    }
+
+    #[test]
     fn follow_ups_list_repeat_and_unhappy_customers_with_reasons() {
         let mut convs: Vec<ConvRecord> =
             (0..3).map(|i| conv(&format!("c{i}"), "a", 80.0, true)).collect();
@@ -203,7 +236,7 @@ mod tests {
         at(&mut convs[2], "u2", 3, &[]);
         convs[1].signals = vec!["churn_risk".into()];
         let input = ReportInput { conversations: convs, ..Default::default() };
-        let fcr = first_contact_resolution(&input.conversations, 7);
+        let fcr = first_contact_resolution(&input.conversations, 7, &[]);
         let f = follow_ups(&input, &fcr);
         assert_eq!(f.len(), 1, "u2 has nothing to follow up");
         assert_eq!(f[0].customer_id, "u1");

@@ -47,7 +47,13 @@ pub struct ReportOptions {
     /// Only the conversations that started in the last this many days of the data (UTC days
     /// back from the newest one not after the last run); `None`: all.
     pub days: Option<u32>,
+    /// Placeholder customer ids that count as no id for FCR and follow-ups (any case).
+    pub unknown_customer_ids: Vec<String>,
 }
+
+/// Placeholder customer ids that exports use for anonymous contacts.
+pub const UNKNOWN_CUSTOMER_IDS: &[&str] =
+    &["", "-", "0", "anonymous", "guest", "n/a", "na", "none", "null", "unknown", "visitor"];
 
 impl Default for ReportOptions {
     fn default() -> Self {
@@ -58,6 +64,7 @@ impl Default for ReportOptions {
             repeat_window_days: 7,
             gaps: GapOptions::default(),
             days: None,
+            unknown_customer_ids: UNKNOWN_CUSTOMER_IDS.iter().map(|s| s.to_string()).collect(),
         }
     }
 }
@@ -332,7 +339,11 @@ pub enum ReportError {
 
 /// Builds the report (pure).
 pub fn build(input: &ReportInput, opts: &ReportOptions) -> Report {
-    let fcr = contacts::first_contact_resolution(&input.conversations, opts.repeat_window_days);
+    let fcr = contacts::first_contact_resolution(
+        &input.conversations,
+        opts.repeat_window_days,
+        &opts.unknown_customer_ids,
+    );
     let days = agents::Days::new(input, opts);
     let agents = agents::agent_periods(input, &fcr, &days);
     let (skill_gaps, team_gaps) = agents::skill_gaps(input, &agents, &days, opts);
