@@ -342,7 +342,8 @@ pub fn how_to_read(out: &mut String, input: &ReportInput, options: &ReportOption
         w!(
             out,
             "<p><strong>Window.</strong> Only conversations that started in the last {days} \
-             day(s) of the data (UTC, counted back from the newest day not after the run; <code>--days</code>).</p>\n"
+             day(s) of the data (UTC, counted back from the newest day not after the run; \
+             <code>--days</code>).</p>\n"
         );
     }
     w!(out, "</footer>\n");
