@@ -13,7 +13,8 @@ What it does, per conversation, in one process, one conversation after another:
 - matches every rubric phrase (rubric/default.toml via `tomllib`; phrases normalized and segmented
   the same way) per turn: one `pyahocorasick` automaton over the space-joined tokens, so a hit
   starts and ends on token boundaries; a negator within the rubric's window of tokens before a
-  hit, in the same clause, cancels it (unless the rule says `negation = false`);
+  hit, in the same clause, cancels it (unless the rule says `negation = false`), except a
+  negator inside a `[negation] except` phrase; a rule's `except` phrases cancel its hits they cover;
 - applies the rules' scopes (speaker, first / last agent turns, `when` a signal fired earlier);
 - timing KPIs per channel: reply times from the first waiting customer turn, first response,
   SLA breaches, an unanswered last customer turn (not when it is a closing thank-you);
@@ -114,6 +115,12 @@ class RubricMatcher:
         for r, rule in enumerate(self.rules):
             for phrase in rule.get("zh", []) + rule.get("en", []):
                 targets[phrase_key(phrase)].append((r, phrase))
+            # a rule's `except` phrases cancel its hits they cover (marker: phrase None)
+            for phrase in rule.get("except", []):
+                targets[phrase_key(phrase)].append((r, None))
+        # phrases in which a negator does not negate (marker: rule -1)
+        for phrase in rubric.get("negation", {}).get("except", []):
+            targets[phrase_key(phrase)].append((-1, None))
         for key, value in targets.items():
             self.automaton.add_word(" " + key + " ", (key, value))
         self.automaton.make_automaton()
@@ -129,18 +136,30 @@ class RubricMatcher:
         for i, (w, _) in enumerate(tokens):
             starts[pos] = i
             pos += len(w) + 1
-        hits = []
+        found, excepts, not_negating = [], [], set()
         for end, (key, targets) in self.automaton.iter(text):
             start = end - len(key)  # `end` is the trailing space; the key starts after the leading one
             first = starts[start]
-            negated = self.is_negated(tokens, first)
+            last = first + key.count(" ")
             for r, phrase in targets:
-                hits.append((r, phrase, first, negated))
+                if r == -1:
+                    not_negating.update(range(first, last + 1))
+                elif phrase is None:
+                    excepts.append((r, first, last))
+                else:
+                    found.append((r, phrase, first, last))
+        hits = []
+        for r, phrase, first, last in found:
+            if any(er == r and ef <= first and last <= el for er, ef, el in excepts):
+                continue
+            hits.append((r, phrase, first, self.is_negated(tokens, first, not_negating)))
         return hits
 
-    def is_negated(self, tokens, first):
+    def is_negated(self, tokens, first, not_negating):
         clause = tokens[first][1]
-        before = [w for w, c in tokens[max(0, first - self.window) : first] if c == clause]
+        lo = max(0, first - self.window)
+        # a token inside a `[negation] except` phrase cannot negate
+        before = [w if k not in not_negating else "\0" for k, (w, c) in enumerate(tokens[lo:first], lo) if c == clause]
         if not before:
             return False
         window = " " + " ".join(before) + " "
