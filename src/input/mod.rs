@@ -6,6 +6,7 @@
 //! (a repeat is rejected and points at the first).
 
 mod lines;
+pub mod messages_csv;
 mod parse;
 
 use std::collections::HashMap;
