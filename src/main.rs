@@ -102,6 +102,25 @@ enum Command {
         #[command(flatten)]
         report_args: ReportArgs,
     },
+    /// Convert an export of another tool to convqa's JSONL schema (then `convqa score` it):
+    /// `messages-csv` is a CSV file with one row per message (see the README's Adapters).
+    Convert {
+        /// The export's format.
+        #[arg(value_enum)]
+        from: ConvertFrom,
+        /// The export file, or - for stdin.
+        input: PathBuf,
+        /// Output JSONL file, or - for stdout (written atomically).
+        #[arg(long, short)]
+        out: PathBuf,
+        /// Rejected rows, one JSON object a line [default: OUT with .rejects.jsonl; stderr with
+        /// --out -].
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// No closing summary line.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Write a synthetic corpus (input JSONL) with agents of known skill profiles, for benches
     /// and for checking reports against the truth. Deterministic: same options, same bytes.
     Generate {
@@ -132,6 +151,13 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+}
+
+/// Export formats `convqa convert` reads.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ConvertFrom {
+    /// CSV, one row per message: conversation id, role, text, timestamp (+ agent, customer, …).
+    MessagesCsv,
 }
 
 #[derive(Clone)]
@@ -453,6 +479,29 @@ fn main() -> ExitCode {
                         convqa::eval::EvalError::Rubric(_) => exit::RUBRIC,
                         _ => exit::INPUT,
                     })
+                }
+            }
+        }
+        Command::Convert { from: ConvertFrom::MessagesCsv, input, out, rejects, quiet } => {
+            use convqa::input::messages_csv::convert_path;
+            match convert_path(&input, &out, rejects.as_deref()) {
+                Ok((c, rejects_at)) => {
+                    if !quiet {
+                        eprintln!(
+                            "convqa: converted {} conversations from {} rows; left out {} rows \
+                             ({} conversations whole; reasons in {rejects_at}) -> {}",
+                            c.conversations,
+                            c.rows,
+                            c.rejected_rows,
+                            c.rejected_conversations,
+                            out.display()
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("convqa: error: {e}");
+                    ExitCode::from(if e.is_input() { exit::INPUT } else { exit::OUTPUT })
                 }
             }
         }

@@ -193,3 +193,61 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_messages_csv_export_converts_and_scores_and_its_bad_rows_are_rejected_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("conv.jsonl");
+    let csv = common::data("adapters/messages.csv");
+    let o = convqa(&["convert", "messages-csv", path(&csv), "--out", path(&jsonl)], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("converted 4 conversations from 21 rows"), "{}", stderr(&o));
+    // one conversation had a row with an unknown role; one row came after its conversation ended
+    let rejects = std::fs::read_to_string(dir.path().join("conv.rejects.jsonl")).unwrap();
+    let rejects: Vec<serde_json::Value> =
+        rejects.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rejects.len(), 2);
+    assert_eq!(
+        (rejects[0]["conversation_id"].as_str(), rejects[0]["line"].as_u64()),
+        (Some("T-1004"), Some(19))
+    );
+    assert!(rejects[0]["reason"].as_str().unwrap().contains("\"robot\""));
+    assert!(rejects[1]["reason"].as_str().unwrap().contains("sort the export"));
+    // the output is convqa's schema: `score` takes every line
+    let out = dir.path().join("out");
+    let o = convqa(&["score", path(&jsonl), "--no-models", "--out", path(&out)], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let conv = read_table(&out.join("conversations.parquet"));
+    let ids = strings(&conv, "conversation_id");
+    assert_eq!(ids.len(), 4);
+    let languages = strings(&conv, "language");
+    let lang_of =
+        |id: &str| languages[ids.iter().position(|i| i.as_deref() == Some(id)).unwrap()].clone();
+    assert_eq!(
+        lang_of("T-1003").as_deref(),
+        Some("zh-Hant"),
+        "a quoted two-line message kept whole"
+    );
+    // the bot's message is a system turn: the first response is the agent's, 450 s later
+    let first = convqa::report::load(&out).unwrap();
+    let t1002 = first.conversations.iter().find(|c| c.conversation_id == "T-1002").unwrap();
+    assert_eq!(t1002.first_response_secs, Some(450.0));
+}
+
+#[test]
+fn convert_without_a_required_column_exits_3_naming_the_accepted_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("x.csv");
+    std::fs::write(&csv, "ticket,role,message\nT1,agent,hi\n").unwrap();
+    let o = convqa(
+        &["convert", "messages-csv", path(&csv), "--out", path(&dir.path().join("o.jsonl"))],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        stderr(&o).contains("no conversation_id column") && stderr(&o).contains("ticket_id"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("o.jsonl").exists(), "nothing written on a fatal error");
+}

@@ -50,6 +50,81 @@ pub enum ConvertError {
     MissingColumn { source_name: String, field: &'static str, accepted: String },
     #[error("writing the converted output: {0}")]
     Write(#[from] std::io::Error),
+    #[error("{path}: cannot open input: {source}")]
+    Open { path: std::path::PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
+}
+
+impl ConvertError {
+    /// Whether the input is at fault (not the output side).
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            ConvertError::Csv { .. }
+                | ConvertError::MissingColumn { .. }
+                | ConvertError::Open { .. }
+        )
+    }
+}
+
+/// Where [`convert_path`] put the rejects.
+pub fn default_rejects_path(out: &std::path::Path) -> std::path::PathBuf {
+    out.with_extension("rejects.jsonl")
+}
+
+/// `convqa convert messages-csv INPUT --out OUT [--rejects FILE]`: `-` is stdin / stdout. The
+/// output and the rejects file are written atomically; with `--out -` and no rejects file the
+/// rejects go to stderr, otherwise beside the output ([`default_rejects_path`]).
+pub fn convert_path(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    rejects: Option<&std::path::Path>,
+) -> Result<(ConvertCounts, String), ConvertError> {
+    use crate::output::AtomicFile;
+    let dash = |p: &std::path::Path| p.as_os_str() == "-";
+    let reader: Box<dyn Read> = if dash(input) {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            std::fs::File::open(input)
+                .map_err(|source| ConvertError::Open { path: input.to_path_buf(), source })?,
+        )
+    };
+    let name = if dash(input) { "-".to_string() } else { input.display().to_string() };
+    let rejects_path = match (rejects, dash(out)) {
+        (Some(r), _) => Some(r.to_path_buf()),
+        (None, true) => None,
+        (None, false) => Some(default_rejects_path(out)),
+    };
+    let mut rejects_file = rejects_path.as_deref().map(AtomicFile::create).transpose()?;
+    let mut rejects_stderr = std::io::stderr().lock();
+    let rejects_out: &mut dyn Write = match &mut rejects_file {
+        Some(f) => f,
+        None => &mut rejects_stderr,
+    };
+    let mut rejects_out = std::io::BufWriter::new(rejects_out);
+    let counts = if dash(out) {
+        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+        let c = convert(std::io::BufReader::new(reader), &name, &mut w, &mut rejects_out)?;
+        w.flush()?;
+        c
+    } else {
+        let mut file = AtomicFile::create(out)?;
+        let mut w = std::io::BufWriter::new(&mut file);
+        let c = convert(std::io::BufReader::new(reader), &name, &mut w, &mut rejects_out)?;
+        w.flush()?;
+        drop(w);
+        file.commit()?;
+        c
+    };
+    rejects_out.flush()?;
+    drop(rejects_out);
+    if let Some(f) = rejects_file {
+        f.commit()?;
+    }
+    let where_ = rejects_path.map_or("stderr".to_string(), |p| p.display().to_string());
+    Ok((counts, where_))
 }
 
 /// What a conversion did.
