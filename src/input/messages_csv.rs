@@ -220,24 +220,26 @@ pub fn convert<R: Read>(
     let mut counts = ConvertCounts::default();
     let mut pending: Option<Pending> = None;
     let mut finished: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut record = csv::StringRecord::new();
+    let mut bytes = csv::ByteRecord::new();
     loop {
-        let more = match reader.read_record(&mut record) {
-            Ok(more) => more,
+        match reader.read_byte_record(&mut bytes) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => return Err(csv_err(e)),
             Err(e) => {
-                // a broken row (e.g. bad UTF-8): reject it and carry on
+                // a row the CSV parser could not read: left out, said so, and on we go
                 let line = e.position().map_or(0, |p| p.line());
                 counts.rows += 1;
                 counts.rejected_rows += 1;
                 reject(rejects, source_name, line, None, &format!("unreadable CSV row: {e}"))?;
                 continue;
             }
-        };
-        if !more {
-            break;
         }
         counts.rows += 1;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = bytes.position().map_or(0, |p| p.line());
+        // invalid UTF-8 in a field rejects the row's conversation (found by its lossy id)
+        let utf8 = std::str::from_utf8(bytes.as_slice()).is_ok();
+        let record = csv::StringRecord::from_byte_record_lossy(bytes.clone());
         let Some(id) = get(&record, "conversation_id") else {
             counts.rejected_rows += 1;
             reject(rejects, source_name, line, None, "no conversation_id in this row")?;
@@ -272,6 +274,10 @@ pub fn convert<R: Read>(
         }
         let p = pending.as_mut().expect("set above");
         p.rows += 1;
+        if !utf8 {
+            p.problem.get_or_insert((line, "invalid UTF-8 in this row".to_string()));
+            continue;
+        }
         add_row(p, &record, line, &get);
     }
     if let Some(done) = pending.take() {
@@ -480,6 +486,23 @@ mod tests {
         assert_eq!(counts.rejected_rows, 1);
         assert_eq!(rej[0]["line"], 6);
         assert!(rej[0]["reason"].as_str().unwrap().contains("sort the export"));
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_row_rejects_its_conversation() {
+        let mut csv = format!("{HEADER}t1,customer,,hi,2026-11-02 09:00:00,\n").into_bytes();
+        csv.extend_from_slice(b"t1,agent,ann,caf\xe9,2026-11-02 09:00:10,\n");
+        csv.extend_from_slice(
+            b"t2,customer,,hi,2026-11-02 09:00:00,\nt2,agent,ann,yo,2026-11-02 09:00:10,\n",
+        );
+        let (mut out, mut rej) = (Vec::new(), Vec::new());
+        let counts = convert(&csv[..], "t.csv", &mut out, &mut rej).unwrap();
+        assert_eq!((counts.conversations, counts.rejected_conversations), (1, 1));
+        let rej = String::from_utf8(rej).unwrap();
+        assert!(
+            rej.contains("\"t1\"") && rej.contains("invalid UTF-8") && rej.contains("\"line\":3"),
+            "{rej}"
+        );
     }
 
     #[test]
