@@ -141,7 +141,7 @@ pub struct ConvertCounts {
 pub fn speaker_of(role: &str) -> Option<&'static str> {
     match role.trim().to_ascii_lowercase().replace(['-', ' '], "_").as_str() {
         "customer" | "user" | "end_user" | "enduser" | "visitor" | "client" | "contact"
-        | "requester" => Some("customer"),
+        | "requester" | "lead" | "guest" => Some("customer"),
         "agent" | "operator" | "staff" | "support" | "admin" | "rep" | "assignee"
         | "human_agent" => Some("agent"),
         "system" | "bot" | "automated" | "auto" | "note" => Some("system"),
