@@ -34,6 +34,7 @@
 # run; compare ratios within one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 
 mode=models
 n=4000
@@ -50,7 +51,7 @@ while [ $# -gt 0 ]; do
     --threads) threads=$2; shift ;;
     --bin) convqa=$2; shift ;;
     --model) model=$2; shift ;;
-    -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
+    -h|--help) usage_help "$0"; exit 0 ;;
     *) echo "e2e.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -58,10 +59,7 @@ done
 m=${m:-$n}
 dir=target/bench-e2e
 mkdir -p "$dir"
-if [ -z "$convqa" ]; then
-  cargo build --release --quiet
-  convqa=./target/release/convqa
-fi
+convqa=$(release_bin "$convqa")
 
 if [ "$mode" = text ]; then
   python3 benches/replicate_sample.py "$replicas" "$dir/corpus.jsonl"

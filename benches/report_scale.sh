@@ -14,6 +14,7 @@
 # 2 GB at 300 k) and are deleted at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 
 n=300000
 convqa=
@@ -21,15 +22,12 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --conversations) n=$2; shift ;;
     --bin) convqa=$2; shift ;;
-    -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
+    -h|--help) usage_help "$0"; exit 0 ;;
     *) echo "report_scale.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-if [ -z "$convqa" ]; then
-  cargo build --release --quiet
-  convqa=./target/release/convqa
-fi
+convqa=$(release_bin "$convqa")
 dir=target/bench-report-scale
 rm -rf "$dir"
 mkdir -p "$dir"

@@ -15,6 +15,7 @@
 # input plus ~0.5 GB of Parquet); the script stops early when the disk has less than 4 GB free.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 
 sizes="10000 100000 1000000"
 convqa=
@@ -24,15 +25,12 @@ while [ $# -gt 0 ]; do
     --sizes) sizes=$2; shift ;;
     --bin) convqa=$2; shift ;;
     --models) model_flag= ;;
-    -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
+    -h|--help) usage_help "$0"; exit 0 ;;
     *) echo "scaling.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-if [ -z "$convqa" ]; then
-  cargo build --release --quiet
-  convqa=./target/release/convqa
-fi
+convqa=$(release_bin "$convqa")
 dir=target/bench-scaling
 mkdir -p "$dir"
 free_gb=$(df -P --block-size=1G "$dir" | awk 'NR==2 {print $4}')
