@@ -24,7 +24,7 @@ pub mod profiles;
 mod random;
 mod script;
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -33,7 +33,7 @@ pub use phrases::Lang;
 pub use profiles::{AgentSpec, AgentSpecError, PROFILES, Profile, Truth};
 pub use script::{Generator, Written};
 
-use crate::output::{AtomicFile, OutputError};
+use crate::output::OutputError;
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -148,21 +148,12 @@ pub fn generate_files(
     truth_path: Option<&Path>,
 ) -> Result<GenerateStats, GenerateError> {
     let truth_value = truth(opts)?; // checks the options before anything is written
-    let stats = if out == Path::new("-") {
-        let stdout = io::stdout();
-        let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
-        write_corpus(opts, &mut w)?
-    } else {
-        let mut file = create(out)?;
-        let stats = {
-            let mut w = BufWriter::with_capacity(1 << 20, &mut file);
-            write_corpus(opts, &mut w).map_err(|e| with_path(e, out))?
-        };
-        file.commit()?;
-        stats
-    };
+    let to_stdout = out == Path::new("-");
+    let stats = crate::output::write_file_or_stdout(out, |w| {
+        write_corpus(opts, w).map_err(|e| if to_stdout { e } else { with_path(e, out) })
+    })?;
     if let Some(path) = truth_path {
-        let mut file = create(path)?;
+        let mut file = crate::output::create_with_parents(path)?;
         let mut text = serde_json::to_string_pretty(&truth_value).expect("truth serializes");
         text.push('\n');
         file.write_all(text.as_bytes())
@@ -170,14 +161,6 @@ pub fn generate_files(
         file.commit()?;
     }
     Ok(stats)
-}
-
-fn create(path: &Path) -> Result<AtomicFile, OutputError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| OutputError::CreateDir { path: dir.to_path_buf(), source })?;
-    }
-    AtomicFile::create(path)
 }
 
 fn with_path(e: GenerateError, path: &Path) -> GenerateError {

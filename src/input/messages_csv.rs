@@ -81,7 +81,6 @@ pub fn convert_path(
     out: &std::path::Path,
     rejects: Option<&std::path::Path>,
 ) -> Result<(ConvertCounts, String), ConvertError> {
-    use crate::output::AtomicFile;
     let dash = |p: &std::path::Path| p.as_os_str() == "-";
     let reader: Box<dyn Read> = if dash(input) {
         Box::new(std::io::stdin().lock())
@@ -97,27 +96,17 @@ pub fn convert_path(
         (None, true) => None,
         (None, false) => Some(default_rejects_path(out)),
     };
-    let mut rejects_file = rejects_path.as_deref().map(AtomicFile::create).transpose()?;
+    let mut rejects_file =
+        rejects_path.as_deref().map(crate::output::create_with_parents).transpose()?;
     let mut rejects_stderr = std::io::stderr().lock();
     let rejects_out: &mut dyn Write = match &mut rejects_file {
         Some(f) => f,
         None => &mut rejects_stderr,
     };
     let mut rejects_out = std::io::BufWriter::new(rejects_out);
-    let counts = if dash(out) {
-        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-        let c = convert(std::io::BufReader::new(reader), &name, &mut w, &mut rejects_out)?;
-        w.flush()?;
-        c
-    } else {
-        let mut file = AtomicFile::create(out)?;
-        let mut w = std::io::BufWriter::new(&mut file);
-        let c = convert(std::io::BufReader::new(reader), &name, &mut w, &mut rejects_out)?;
-        w.flush()?;
-        drop(w);
-        file.commit()?;
-        c
-    };
+    let counts = crate::output::write_file_or_stdout(out, |mut w| {
+        convert(std::io::BufReader::new(reader), &name, &mut w, &mut rejects_out)
+    })?;
     rejects_out.flush()?;
     drop(rejects_out);
     if let Some(f) = rejects_file {

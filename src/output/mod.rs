@@ -38,6 +38,43 @@ pub enum OutputError {
     Arrow { path: PathBuf, source: arrow_schema::ArrowError },
 }
 
+/// An [`AtomicFile`] at `path`, its missing parent directories created first.
+pub fn create_with_parents(path: &Path) -> Result<AtomicFile, OutputError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| OutputError::CreateDir { path: dir.to_path_buf(), source })?;
+    }
+    AtomicFile::create(path)
+}
+
+/// Runs `write` on buffered stdout when `out` is `-`, otherwise on a buffered file at `out`
+/// ([`create_with_parents`]) renamed into place only when `write` succeeded: the one-file
+/// commands (`convqa generate`, `convqa convert`).
+pub fn write_file_or_stdout<T, E: From<OutputError>>(
+    out: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<T, E>,
+) -> Result<T, E> {
+    use std::io::{BufWriter, Write};
+    let flushed = |w: &mut dyn Write| {
+        w.flush().map_err(|source| OutputError::Io { path: out.to_path_buf(), source })
+    };
+    if out == Path::new("-") {
+        let mut w = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+        let t = write(&mut w)?;
+        flushed(&mut w)?;
+        return Ok(t);
+    }
+    let mut file = create_with_parents(out)?;
+    let t = {
+        let mut w = BufWriter::with_capacity(1 << 20, &mut file);
+        let t = write(&mut w)?;
+        flushed(&mut w)?;
+        t
+    };
+    file.commit()?;
+    Ok(t)
+}
+
 /// Creates the output directory if needed, and removes temporary files a killed earlier run
 /// left behind (`.conversations.parquet.XXXXXX.tmp`, ...). One run per output directory at a
 /// time: a second concurrent run would lose its temporary files here.
