@@ -240,9 +240,10 @@ impl ReportArgs {
                 ..GapOptions::default()
             },
             days: self.days,
-            unknown_customer_ids: self.unknown_customer_ids.clone().unwrap_or_else(|| {
-                convqa::report::UNKNOWN_CUSTOMER_IDS.iter().map(|s| s.to_string()).collect()
-            }),
+            unknown_customer_ids: self
+                .unknown_customer_ids
+                .clone()
+                .unwrap_or_else(|| ReportOptions::default().unknown_customer_ids),
             ..ReportOptions::default()
         }
     }

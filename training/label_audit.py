@@ -37,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import evaluate  # noqa: E402
+import paired  # noqa: E402
 
 LABELS = ("negative", "positive", "unclear")
 
@@ -50,7 +51,7 @@ def test_rows(name):
         if set_name == name:
             if task != "sentiment":
                 raise SystemExit(f"{name}: only the sentiment sets can be audited (task {task})")
-            return [(t, y) for t, y in rows if y in evaluate.LABELS[task]]
+            return paired.binary_rows(rows, task)
     raise SystemExit(f"{name}: no such test set; try zh_sentiment or en_sentiment")
 
 

@@ -227,8 +227,10 @@ pub fn convert<R: Read>(
         counts.rows += 1;
         let line = bytes.position().map_or(0, |p| p.line());
         // invalid UTF-8 in a field rejects the row's conversation (found by its lossy id)
-        let utf8 = std::str::from_utf8(bytes.as_slice()).is_ok();
-        let record = csv::StringRecord::from_byte_record_lossy(bytes.clone());
+        let (record, utf8) = match csv::StringRecord::from_byte_record(bytes.clone()) {
+            Ok(record) => (record, true),
+            Err(e) => (csv::StringRecord::from_byte_record_lossy(e.into_byte_record()), false),
+        };
         let Some(id) = get(&record, "conversation_id") else {
             counts.rejected_rows += 1;
             reject(rejects, source_name, line, None, "no conversation_id in this row")?;
