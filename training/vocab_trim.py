@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Trim the 250,002-piece XLM-R/e5 vocabulary to the pieces our zh + en data needs.
 
-    python training/vocab_trim.py [--out DIR] [--cache DIR] [--politeness DIR]
+    python training/vocab_trim.py [--work DIR] [--out DIR] [--cache DIR] [--politeness DIR]
                                   [--singles issue|cjk|all] [--ascii-pieces] [--check-jsonl F ...]
 
 Kept ids (the union of):
@@ -42,7 +42,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import data  # noqa: E402
-from fetch_assets import DEFAULT_CACHE, asset_paths  # noqa: E402
+import paths as work_paths  # noqa: E402
+from fetch_assets import asset_paths  # noqa: E402
 
 META = "\u2581"
 PREFIXES = ("query: ", "passage: ")
@@ -149,9 +150,11 @@ def check_model(args, tok, new_tok, n2o, corpus_ids, heldout):
 
 
 def main():
+    work = work_paths.work_from_argv()
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="/work/scratch/convqa-vocab")
-    ap.add_argument("--cache", default=DEFAULT_CACHE)
+    work_paths.add_work_argument(ap)
+    ap.add_argument("--out", default=work_paths.sub("vocab", work))
+    ap.add_argument("--cache", default=work_paths.sub("assets", work))
     ap.add_argument("--politeness", default=data.DEFAULT_POLITENESS_DIR)
     ap.add_argument("--zh-politeness", default=data.DEFAULT_ZH_POLITENESS)
     ap.add_argument("--singles", choices=["issue", "cjk", "all"], default="all")
