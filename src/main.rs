@@ -79,6 +79,10 @@ enum Command {
         /// Labelled turns (JSONL: text, lang, task, label), e.g. data/eval/turns.jsonl.
         #[arg(long)]
         turns: Vec<PathBuf>,
+        /// Turns labelled with agent acts and customer distress (JSONL: text, speaker, lang,
+        /// labels), e.g. data/acts/eval/zh.jsonl; repeat for several files.
+        #[arg(long)]
+        acts: Vec<PathBuf>,
         /// Conversations (input schema) to score, with --labels.
         #[arg(long, requires = "labels")]
         conversations: Option<PathBuf>,
@@ -93,6 +97,28 @@ enum Command {
         /// Also write the results as JSON here.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Calibrate a rubric example rule on labelled turns: prints the `example_threshold` line
+    /// (tied to the model file's SHA-256) to paste into the rule.
+    Calibrate {
+        /// The rubric file holding the rule.
+        #[arg(long)]
+        rubric: PathBuf,
+        /// The id of the rule with `examples`.
+        #[arg(long)]
+        rule: String,
+        /// Labelled turns (JSONL: text, and label true/false or labels [...]; speaker optional).
+        #[arg(long)]
+        labels: PathBuf,
+        /// With `labels` lists: the label that makes a turn positive [default: the rule's
+        /// model act, else its id].
+        #[arg(long)]
+        positive: Option<String>,
+        /// The precision the threshold must keep on the labelled turns.
+        #[arg(long, default_value_t = 0.9)]
+        precision: f64,
+        #[command(flatten)]
+        model_args: ModelArgs,
     },
     /// Write the reports for people from a `convqa score` output folder: review_queue.parquet
     /// and .csv, agents.parquet, skill_gaps.parquet, follow_ups.parquet and report.html.
@@ -249,27 +275,15 @@ impl ReportArgs {
     }
 }
 
-/// `convqa eval`: loads the engine once, evaluates each file, prints tables, writes JSON.
-fn eval(
-    turns: &[PathBuf],
-    conversations: Option<(PathBuf, PathBuf)>,
-    rubric: Option<PathBuf>,
+/// The rubric (a file or the built-in one) and the model, loaded once and bound together.
+fn load_engine(
+    rubric: Option<&std::path::Path>,
     model_args: &ModelArgs,
-    out: Option<PathBuf>,
-) -> Result<(), convqa::eval::EvalError> {
-    use convqa::eval::{EvalError, EvalReport};
+    thresholds: convqa::rubric::ExampleThresholds,
+) -> Result<convqa::Engine, convqa::eval::EvalError> {
     use convqa::segment::{ChineseSegmenter, Segmenter};
-    if turns.is_empty() && conversations.is_none() {
-        return Err(EvalError::Label {
-            path: PathBuf::from("(arguments)"),
-            line: 0,
-            message:
-                "nothing to evaluate: give --turns FILE and/or --conversations FILE --labels FILE"
-                    .into(),
-        });
-    }
     let segmenter = Segmenter::new(ChineseSegmenter::new());
-    let rubric = match &rubric {
+    let rubric = match rubric {
         Some(p) => convqa::rubric::Rubric::load(p, &segmenter)?,
         None => convqa::rubric::Rubric::default_rubric(&segmenter)?,
     };
@@ -280,16 +294,42 @@ fn eval(
         }
         None => None,
     };
+    Ok(convqa::Engine::new_with(segmenter, rubric, model, thresholds)?)
+}
+
+/// `convqa eval`: loads the engine once, evaluates each file, prints tables, writes JSON.
+fn eval(
+    turns: &[PathBuf],
+    acts: &[PathBuf],
+    conversations: Option<(PathBuf, PathBuf)>,
+    rubric: Option<PathBuf>,
+    model_args: &ModelArgs,
+    out: Option<PathBuf>,
+) -> Result<(), convqa::eval::EvalError> {
+    use convqa::eval::{EvalError, EvalReport};
+    if turns.is_empty() && acts.is_empty() && conversations.is_none() {
+        return Err(EvalError::Label {
+            path: PathBuf::from("(arguments)"),
+            line: 0,
+            message: "nothing to evaluate: give --turns FILE, --acts FILE and/or \
+                      --conversations FILE --labels FILE"
+                .into(),
+        });
+    }
+    let engine =
+        load_engine(rubric.as_deref(), model_args, convqa::rubric::ExampleThresholds::Required)?;
     let mut report = EvalReport {
-        model: model.as_ref().map(|m| format!("{} {}", m.manifest.name, m.manifest.version)),
-        rubric: format!("{} {}", rubric.name, rubric.version),
+        model: engine.model.as_ref().map(|m| format!("{} {}", m.manifest.name, m.manifest.version)),
+        rubric: format!("{} {}", engine.rubric.name, engine.rubric.version),
         ..Default::default()
     };
     for path in turns {
-        let m = model.as_ref().ok_or(EvalError::NoModel)?;
+        let m = engine.model.as_ref().ok_or(EvalError::NoModel)?;
         report.turns.push(convqa::eval::eval_turns(path, m)?);
     }
-    let engine = convqa::Engine::new(segmenter, rubric, model);
+    for path in acts {
+        report.acts.push(convqa::eval::eval_acts(path, &engine)?);
+    }
     if let Some((convs, labels)) = conversations {
         report.conversations.push(convqa::eval::eval_conversations(&convs, &labels, &engine)?);
     }
@@ -381,6 +421,16 @@ mod exit {
     pub const INTERNAL: u8 = 1;
 }
 
+/// The exit code of an `eval` or `calibrate` error.
+fn eval_exit_code(e: &convqa::eval::EvalError) -> u8 {
+    use convqa::eval::EvalError;
+    match e {
+        EvalError::Model(_) | EvalError::NoModel => exit::MODEL,
+        EvalError::Rubric(_) => exit::RUBRIC,
+        _ => exit::INPUT,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -467,19 +517,39 @@ fn main() -> ExitCode {
             }
         }
         Command::Report { dir, report_args } => report(&dir, &report_args, false),
-        Command::Eval { turns, conversations, labels, rubric, model_args, out } => {
+        Command::Calibrate { rubric, rule, labels, positive, precision, model_args } => {
             init_logging(false, false);
-            match eval(&turns, conversations.zip(labels), rubric, &model_args, out) {
+            let result = load_engine(
+                Some(&rubric),
+                &model_args,
+                convqa::rubric::ExampleThresholds::Optional,
+            )
+            .and_then(|engine| {
+                convqa::eval::calibrate(&engine, &rule, &labels, positive.as_deref(), precision)
+            });
+            match result {
+                Ok(c) => {
+                    eprintln!(
+                        "convqa: rule {:?}: {} positive and {} negative turns; at similarity {:.4} \
+                         precision {:.3}, recall {:.3}. Paste into the rule:",
+                        c.rule, c.positives, c.negatives, c.threshold, c.precision, c.recall
+                    );
+                    println!("{}", c.toml());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("convqa: error: {e}");
+                    ExitCode::from(eval_exit_code(&e))
+                }
+            }
+        }
+        Command::Eval { turns, acts, conversations, labels, rubric, model_args, out } => {
+            init_logging(false, false);
+            match eval(&turns, &acts, conversations.zip(labels), rubric, &model_args, out) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("convqa: error: {e}");
-                    ExitCode::from(match e {
-                        convqa::eval::EvalError::Model(_) | convqa::eval::EvalError::NoModel => {
-                            exit::MODEL
-                        }
-                        convqa::eval::EvalError::Rubric(_) => exit::RUBRIC,
-                        _ => exit::INPUT,
-                    })
+                    ExitCode::from(eval_exit_code(&e))
                 }
             }
         }

@@ -51,15 +51,35 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(segmenter: Segmenter, rubric: Rubric, model: Option<ModelStage>) -> Engine {
-        Engine { segmenter, rubric, model }
+    /// Binds the rubric's model and example detectors to `model` (see [`Rubric::bind`]): an act
+    /// the model lacks, or an example threshold calibrated for another model, stops here.
+    pub fn new(
+        segmenter: Segmenter,
+        rubric: Rubric,
+        model: Option<ModelStage>,
+    ) -> Result<Engine, RubricError> {
+        Engine::new_with(segmenter, rubric, model, rubric::ExampleThresholds::Required)
+    }
+
+    /// As [`Engine::new`]; `convqa calibrate` lets example rules lack their threshold.
+    pub fn new_with(
+        segmenter: Segmenter,
+        mut rubric: Rubric,
+        mut model: Option<ModelStage>,
+        thresholds: rubric::ExampleThresholds,
+    ) -> Result<Engine, RubricError> {
+        rubric.bind(model.as_ref(), thresholds)?;
+        if let Some(m) = &mut model {
+            m.keep_embedding(rubric.binding.needs_embedding);
+        }
+        Ok(Engine { segmenter, rubric, model })
     }
 
     /// jieba's dictionary and the built-in default rubric, without a model.
     pub fn with_default_rubric() -> Result<Engine, RubricError> {
         let segmenter = Segmenter::new(ChineseSegmenter::new());
         let rubric = Rubric::default_rubric(&segmenter)?;
-        Ok(Engine { segmenter, rubric, model: None })
+        Engine::new(segmenter, rubric, None)
     }
 
     /// Scores one conversation.
@@ -81,7 +101,7 @@ impl Engine {
         let segmented: Vec<_> =
             conv.turns.iter().map(|t| self.segmenter.segment(&t.text)).collect();
         let t1 = Instant::now();
-        let hits: Vec<Vec<rubric::Hit>> = segmented
+        let mut hits: Vec<Vec<rubric::Hit>> = segmented
             .iter()
             .map(|s| {
                 let mut out = Vec::new();
@@ -90,10 +110,12 @@ impl Engine {
             })
             .collect();
         let speakers: Vec<_> = conv.turns.iter().map(|t| t.speaker).collect();
+        let detected = rubric::detect(&self.rubric, &speakers, model_out, &mut hits);
         let outcomes = rubric::evaluate(&self.rubric, &speakers, &hits);
         let t2 = Instant::now();
         let kpis = timing::measure(conv, &self.rubric.timing);
-        let turns = turn_results(conv, &self.rubric, &segmented, &outcomes, &kpis, model_out);
+        let turns =
+            turn_results(conv, &self.rubric, &segmented, &outcomes, &kpis, model_out, detected);
         let model = self.model.as_ref().map(|m| (model_out, &m.manifest.thresholds));
         let result = score::score(conv, &self.rubric, turns, &outcomes, kpis, model);
         let t3 = Instant::now();
@@ -101,6 +123,48 @@ impl Engine {
         times.rubric += t2 - t1;
         times.score += t3 - t2;
         result
+    }
+
+    /// What the detectors see in single turns, each read on its own (no scope, no context):
+    /// phrase rules, model acts and example rules, as `turns.parquet`'s `detected` columns list
+    /// them. With the model's outputs (empty without a model). `convqa eval --acts` and
+    /// `convqa calibrate` measure with it.
+    pub fn detect_turns(
+        &self,
+        turns: &[(Speaker, &str)],
+    ) -> Result<Vec<(Vec<rubric::Detection>, Option<TurnModelOutput>)>, ModelError> {
+        let outputs: Vec<Option<TurnModelOutput>> = match &self.model {
+            Some(m) => {
+                let texts: Vec<&str> = turns.iter().map(|t| t.1).collect();
+                m.infer(&texts)?.into_iter().map(Some).collect()
+            }
+            None => vec![None; turns.len()],
+        };
+        let mut scratch = MatchScratch::default();
+        Ok(turns
+            .iter()
+            .zip(outputs)
+            .map(|(&(speaker, text), out)| {
+                let mut hits = vec![Vec::new()];
+                self.rubric.matcher.find(&self.segmenter.segment(text), &mut scratch, &mut hits[0]);
+                let out = [out];
+                let mut detected = rubric::detect(&self.rubric, &[speaker], &out, &mut hits)
+                    .pop()
+                    .unwrap_or_default();
+                // a rule's model hit is a detection of that rule too
+                for h in &hits[0] {
+                    if let rubric::HitSource::Model { p, .. } = h.source {
+                        detected.push(rubric::Detection {
+                            name: self.rubric.rules[h.rule as usize].id.clone(),
+                            detector: "model",
+                            score: Some((p as f64 * 1000.0).round() / 1000.0),
+                        });
+                    }
+                }
+                let [out] = out;
+                (detected, out)
+            })
+            .collect())
     }
 
     /// Model outputs for every turn of every conversation, from one batched pass; empty lists
@@ -153,14 +217,16 @@ fn turn_results(
     outcomes: &[rubric::RuleOutcome],
     kpis: &timing::TimingKpis,
     model_out: &[Option<TurnModelOutput>],
+    detected: Vec<Vec<rubric::Detection>>,
 ) -> Vec<TurnResult> {
     let mut turns: Vec<TurnResult> = conv
         .turns
         .iter()
         .zip(segmented)
+        .zip(detected)
         .enumerate()
-        .map(|(i, (t, s))| {
-            let out = model_out.get(i).copied().flatten();
+        .map(|(i, ((t, s), detected))| {
+            let out = model_out.get(i).and_then(Option::as_ref);
             TurnResult {
                 turn_index: i as u32,
                 speaker: t.speaker,
@@ -177,6 +243,7 @@ fn turn_results(
                 politeness: out
                     .filter(|_| t.speaker == Speaker::Agent)
                     .map(|o| round3(o.polite as f64)),
+                detected,
             }
         })
         .collect();

@@ -143,7 +143,15 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         (segmenter, rubric, model)
     });
     let (rubric, model) = (rubric?, model?);
-    let engine = Engine::new(segmenter, rubric, model);
+    let engine = Engine::new(segmenter, rubric, model)?;
+    if !engine.rubric.binding.phrases_only.is_empty() {
+        log::warn!(
+            "{} rules ran on their phrases only (no model acts or example matching {}): {}",
+            engine.rubric.binding.phrases_only.len(),
+            if engine.model.is_none() { "with --no-models" } else { "in this model" },
+            engine.rubric.binding.phrases_only.join(", ")
+        );
+    }
 
     let run_id = started_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
     let parquet = if opts.incremental {
@@ -263,6 +271,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
                 .iter()
                 .map(|&c| (c.as_str().to_string(), rubric.timing.limits(c)))
                 .collect(),
+            rules_phrases_only: rubric.binding.phrases_only.clone(),
         },
         models: engine
             .model
@@ -273,6 +282,12 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
                 dir: m.dir.display().to_string(),
                 sha256: m.manifest.sha256.clone(),
                 thresholds: m.manifest.thresholds,
+                act_thresholds: m
+                    .manifest
+                    .acts
+                    .as_ref()
+                    .map(|a| a.threshold.clone().into_iter().collect())
+                    .unwrap_or_default(),
             })
             .collect(),
         stage_seconds: StageSeconds {

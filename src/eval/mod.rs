@@ -9,12 +9,17 @@
 //!   confusion matrix (P < 1/3 negative, P > 2/3 positive, neutral between), and the precision /
 //!   recall of the model's flag threshold (`impolite_below`, `negative_below`) for finding the
 //!   negative / impolite turns.
+//! - **Acts** (`--acts FILE`, e.g. `data/acts/eval/*.jsonl`): labelled turns of agent acts and
+//!   customer distress, each act measured for the model's head and for the rubric's rules
+//!   (see [`acts`]).
 //! - **Conversation level** (`--conversations FILE --labels FILE`): conversations in the input
 //!   schema and, per conversation, what a reviewer expects: `passed` and `findings`
 //!   (`{"finding": rule id or flag name, "kind": flag kind, "turn": index or null}`). Reported:
 //!   pass/fail accuracy and, per finding, precision / recall / F1 over (conversation, finding)
 //!   pairs, and how often the tool points at the labelled turn.
 
+mod acts;
+mod calibrate;
 mod conversations;
 mod metrics;
 mod turns;
@@ -23,6 +28,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use acts::{ActEval, ActGroup, eval_acts};
+pub use calibrate::{Calibrated, calibrate, threshold_at};
 pub use conversations::{ConversationEval, FindingScore, eval_conversations};
 pub use metrics::{Binary, Confusion};
 pub use turns::{TurnEval, TurnGroup, eval_turns};
@@ -54,6 +61,7 @@ pub struct EvalReport {
     pub model: Option<String>,
     pub rubric: String,
     pub turns: Vec<TurnEval>,
+    pub acts: Vec<ActEval>,
     pub conversations: Vec<ConversationEval>,
 }
 
@@ -82,6 +90,9 @@ impl EvalReport {
         let mut out = String::new();
         for t in &self.turns {
             out += &turns::render(t);
+        }
+        for a in &self.acts {
+            out += &acts::render(a);
         }
         for c in &self.conversations {
             out += &conversations::render(c);

@@ -57,6 +57,30 @@ pub struct Manifest {
     /// model says `max_batch = 1` and every turn is scored on its own.
     #[serde(default = "default_max_batch")]
     pub max_batch: usize,
+    /// Agent acts and customer distress (multi-label), when the model has that head.
+    #[serde(default)]
+    pub acts: Option<ActsHead>,
+    /// The sentence vector that rubric example sentences are matched against.
+    #[serde(default)]
+    pub embedding: Option<EmbeddingOutput>,
+}
+
+/// A multi-label head: one logit per act, `P(act) = sigmoid(logit)`; the act is detected on a
+/// turn when `P` reaches its threshold (calibrated on held-out turns, see the model card).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActsHead {
+    pub output: String,
+    pub labels: Vec<String>,
+    pub threshold: BTreeMap<String, f32>,
+}
+
+/// An L2-normalized sentence vector output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingOutput {
+    pub output: String,
+    pub dim: usize,
 }
 
 fn default_max_batch() -> usize {
@@ -117,6 +141,30 @@ impl Manifest {
                 });
             }
         }
+        if let Some(acts) = &m.acts {
+            for label in &acts.labels {
+                if !super::ACTS.contains(&label.as_str()) {
+                    return Err(ModelError::Manifest {
+                        path: path.clone(),
+                        message: format!(
+                            "acts.labels: {label:?} is not an act convqa knows ({})",
+                            super::ACTS.join(", ")
+                        ),
+                    });
+                }
+                match acts.threshold.get(label) {
+                    Some(t) if (0.0..=1.0).contains(t) => {}
+                    other => {
+                        return Err(ModelError::Manifest {
+                            path: path.clone(),
+                            message: format!(
+                                "acts.threshold.{label}: expected a probability from 0 to 1, got {other:?}"
+                            ),
+                        });
+                    }
+                }
+            }
+        }
         if m.inputs.len() != 2 {
             return Err(ModelError::Manifest {
                 path,
@@ -124,6 +172,12 @@ impl Manifest {
             });
         }
         Ok(m)
+    }
+
+    /// The SHA-256 of `model.onnx` as the manifest states it (checked at load): what example
+    /// thresholds calibrated for this model are tied to.
+    pub fn model_sha256(&self) -> &str {
+        self.sha256.get("model.onnx").map_or("", String::as_str)
     }
 
     pub fn head(&self, name: &str) -> &Head {

@@ -1,5 +1,6 @@
-//! The model stage: customer-turn sentiment and agent-turn politeness from one ONNX encoder with
-//! two heads, run through `tokenizers` + `ort`.
+//! The model stage: customer-turn sentiment, agent-turn politeness, agent acts and customer
+//! distress, and a sentence vector, all from one pass of one ONNX encoder with several heads, run
+//! through `tokenizers` + `ort`.
 //!
 //! A model is a folder `models/<name>/` with `model.onnx`, `tokenizer.json` and
 //! `manifest.toml` (see [`Manifest`]). Turns are batched across conversations: sorted by token
@@ -13,7 +14,7 @@ mod runtime;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use ndarray::Array2;
 use ort::session::Session;
@@ -22,11 +23,35 @@ use ort::value::TensorRef;
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
-pub use manifest::{Head, Manifest, Thresholds};
+pub use manifest::{ActsHead, EmbeddingOutput, Head, Manifest, Thresholds};
 pub use runtime::ORT_VERSION;
 
 /// The model shipped with convqa.
 pub const DEFAULT_MODEL_DIR: &str = "models/convqa-mini";
+
+/// The agent acts and the customer act a model can detect, in this order everywhere (a model's
+/// manifest lists the ones its `acts` head gives, in its own order).
+pub const ACTS: [&str; N_ACTS] = [
+    "acknowledge_feelings",
+    "apology",
+    "reassurance",
+    "blame_customer",
+    "dismissive",
+    "sarcasm",
+    "rude",
+    "distress",
+];
+pub const N_ACTS: usize = 8;
+
+/// The index of `name` in [`ACTS`].
+pub fn act_index(name: &str) -> Option<usize> {
+    ACTS.iter().position(|a| *a == name)
+}
+
+/// Whether an act is said by the customer (distress) rather than the agent.
+pub fn is_customer_act(act: usize) -> bool {
+    ACTS[act] == "distress"
+}
 
 /// Most padded tokens (batch × longest) in one inference call.
 const TOKEN_BUDGET: usize = 4096;
@@ -68,12 +93,17 @@ pub enum ModelError {
 }
 
 /// What the model says about one turn.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TurnModelOutput {
     /// P(positive) from the sentiment head.
     pub positive: f32,
     /// P(polite) from the politeness head.
     pub polite: f32,
+    /// P(act) for each of [`ACTS`] (NaN for an act the model lacks); `None` without an acts head.
+    pub acts: Option<[f32; N_ACTS]>,
+    /// The L2-normalized sentence vector, when asked for (rubric example rules) and the model
+    /// has one. Identical texts share it.
+    pub embedding: Option<Arc<[f32]>>,
 }
 
 impl TurnModelOutput {
@@ -89,6 +119,8 @@ pub struct ModelStage {
     pub dir: PathBuf,
     tokenizer: Tokenizer,
     sessions: Vec<Mutex<Session>>,
+    /// Whether turns get their sentence vector (only rubric example rules read it).
+    keep_embedding: bool,
 }
 
 fn file_sha256(path: &Path) -> Result<String, ModelError> {
@@ -173,7 +205,13 @@ impl ModelStage {
             (tokenizer.join().expect("tokenizer loading does not panic"), sessions)
         });
         let (tokenizer, sessions) = (tokenizer?, sessions?);
-        let stage = ModelStage { manifest, dir: dir.to_path_buf(), tokenizer, sessions };
+        let stage = ModelStage {
+            manifest,
+            dir: dir.to_path_buf(),
+            tokenizer,
+            sessions,
+            keep_embedding: false,
+        };
         stage.check_signature(&model_path)?;
         Ok(stage)
     }
@@ -193,17 +231,55 @@ impl ModelStage {
                 });
             }
         }
-        for head in self.manifest.heads.values() {
-            if !outputs.contains(&head.output) {
+        let heads = self.manifest.heads.values().map(|h| &h.output);
+        let acts = self.manifest.acts.iter().map(|a| &a.output);
+        let embedding = self.manifest.embedding.iter().map(|e| &e.output);
+        for output in heads.chain(acts).chain(embedding) {
+            if !outputs.contains(output) {
                 return Err(ModelError::Signature {
                     path: path.to_path_buf(),
                     what: "output",
-                    name: head.output.clone(),
+                    name: output.clone(),
                     available: outputs.join(", "),
                 });
             }
         }
         Ok(())
+    }
+
+    /// Turns get their sentence vector from now on (rubric example rules need it).
+    pub fn keep_embedding(&mut self, keep: bool) {
+        self.keep_embedding = keep;
+    }
+
+    /// Whether the model has an acts head with `act` (an index into [`ACTS`]).
+    pub fn has_act(&self, act: usize) -> bool {
+        self.manifest.acts.as_ref().is_some_and(|a| a.labels.iter().any(|l| l == ACTS[act]))
+    }
+
+    /// The manifest's detection threshold of `act`, if the model has it.
+    pub fn act_threshold(&self, act: usize) -> Option<f32> {
+        self.manifest.acts.as_ref().and_then(|a| a.threshold.get(ACTS[act]).copied())
+    }
+
+    /// L2-normalized sentence vectors of `texts` (rubric example sentences), in input order.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Arc<[f32]>>, ModelError> {
+        let Some(e) = &self.manifest.embedding else {
+            return Err(ModelError::Inference {
+                message: format!(
+                    "model {} has no sentence vector output (manifest [embedding])",
+                    self.manifest.name
+                ),
+            });
+        };
+        let out = self.infer_each_with(texts, true)?;
+        out.into_iter()
+            .map(|o| {
+                o.embedding.filter(|v| v.len() == e.dim).ok_or_else(|| ModelError::Inference {
+                    message: format!("{} output is not a vector of {}", e.output, e.dim),
+                })
+            })
+            .collect()
     }
 
     /// Token ids of `text` as the model sees it (prefix, special tokens, truncation).
@@ -231,12 +307,20 @@ impl ModelStage {
     ) -> Result<(Vec<TurnModelOutput>, usize), ModelError> {
         let (distinct, slots) = distinct_texts(texts);
         let outputs = self.infer_each(&distinct)?;
-        Ok((slots.into_iter().map(|i| outputs[i]).collect(), distinct.len()))
+        Ok((slots.into_iter().map(|i| outputs[i].clone()).collect(), distinct.len()))
     }
 
     /// Runs both heads on every text, duplicates included (what [`ModelStage::infer`] does for
     /// its distinct texts).
     pub fn infer_each(&self, texts: &[&str]) -> Result<Vec<TurnModelOutput>, ModelError> {
+        self.infer_each_with(texts, self.keep_embedding)
+    }
+
+    fn infer_each_with(
+        &self,
+        texts: &[&str],
+        keep_embedding: bool,
+    ) -> Result<Vec<TurnModelOutput>, ModelError> {
         let encoded: Vec<Vec<u32>> =
             texts.par_iter().map(|t| self.encode(t)).collect::<Result<_, _>>()?;
         let mut order: Vec<usize> = (0..texts.len()).collect();
@@ -248,11 +332,11 @@ impl ModelStage {
                 let worker = rayon::current_thread_index().unwrap_or(0) % self.sessions.len();
                 let mut session = self.sessions[worker].lock().expect("session lock");
                 let rows: Vec<&[u32]> = batch.iter().map(|&i| encoded[i].as_slice()).collect();
-                let out = self.run(&mut session, &rows)?;
+                let out = self.run(&mut session, &rows, keep_embedding)?;
                 Ok(batch.iter().copied().zip(out).collect())
             })
             .collect::<Result<_, ModelError>>()?;
-        let mut outputs = vec![TurnModelOutput { positive: 0.5, polite: 0.5 }; texts.len()];
+        let mut outputs = vec![TurnModelOutput::default(); texts.len()];
         for (i, o) in results.into_iter().flatten() {
             outputs[i] = o;
         }
@@ -264,6 +348,7 @@ impl ModelStage {
         &self,
         session: &mut Session,
         rows: &[&[u32]],
+        keep_embedding: bool,
     ) -> Result<Vec<TurnModelOutput>, ModelError> {
         let width = rows.iter().map(|r| r.len()).max().unwrap_or(0).max(1);
         let mut ids = Array2::<i64>::zeros((rows.len(), width));
@@ -298,12 +383,72 @@ impl ModelStage {
         };
         let positive = positive_class("sentiment")?;
         let polite = positive_class("politeness")?;
+        // A [batch, width] float output, row by row.
+        let matrix = |name: &str, width: usize| -> Result<Vec<Vec<f32>>, ModelError> {
+            let (shape, data) = outputs[name].try_extract_tensor::<f32>().map_err(err)?;
+            if shape.len() != 2 || shape[1] as usize != width || shape[0] as usize != rows.len() {
+                return Err(ModelError::Inference {
+                    message: format!(
+                        "{name} output has shape {shape:?}, expected [{}, {width}]",
+                        rows.len()
+                    ),
+                });
+            }
+            Ok(data.chunks(width).map(<[f32]>::to_vec).collect())
+        };
+        let acts: Vec<Option<[f32; N_ACTS]>> = match &self.manifest.acts {
+            None => vec![None; rows.len()],
+            Some(head) => {
+                let slots: Vec<usize> = head
+                    .labels
+                    .iter()
+                    .map(|l| act_index(l).expect("manifest labels are checked at load"))
+                    .collect();
+                matrix(&head.output, slots.len())?
+                    .into_iter()
+                    .map(|logits| {
+                        let mut p = [f32::NAN; N_ACTS];
+                        for (&slot, &z) in slots.iter().zip(&logits) {
+                            p[slot] = 1.0 / (1.0 + (-z).exp());
+                        }
+                        Some(p)
+                    })
+                    .collect()
+            }
+        };
+        let embedding: Vec<Option<Arc<[f32]>>> = match &self.manifest.embedding {
+            Some(e) if keep_embedding => {
+                matrix(&e.output, e.dim)?.into_iter().map(|v| Some(normalized(v))).collect()
+            }
+            _ => vec![None; rows.len()],
+        };
         Ok(positive
             .into_iter()
             .zip(polite)
-            .map(|(positive, polite)| TurnModelOutput { positive, polite })
+            .zip(acts)
+            .zip(embedding)
+            .map(|(((positive, polite), acts), embedding)| TurnModelOutput {
+                positive,
+                polite,
+                acts,
+                embedding,
+            })
             .collect())
     }
+}
+
+/// `v` scaled to unit length (a zero vector stays zero).
+fn normalized(mut v: Vec<f32>) -> Arc<[f32]> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v.into()
+}
+
+/// The cosine of two unit vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// The distinct texts in first-seen order, and for each input text the index of its distinct

@@ -101,6 +101,10 @@ pub static TURNS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         f64_col("reply_secs", true),
         f64_col("sentiment", true),
         f64_col("politeness", true),
+        // what the detectors saw, in parallel lists: name (act or rule id), detector, score
+        list_of_strings("detected"),
+        list_of_strings("detected_by"),
+        Field::new_list("detected_score", Field::new_list_field(DataType::Float64, true), false),
     ]))
 });
 
@@ -119,6 +123,8 @@ pub static FLAGS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         i32_col("span_start", true),
         i32_col("span_end", true),
         utf8("detail", false),
+        utf8("detector", true),
+        f64_col("detector_score", true),
     ]))
 });
 
@@ -155,10 +161,29 @@ pub(crate) fn timestamps(values: impl Iterator<Item = chrono::DateTime<chrono::U
 }
 
 pub(crate) fn string_lists<'a>(values: impl Iterator<Item = &'a [String]>) -> ArrayRef {
+    string_lists_of(values.map(|l| l.iter().map(String::as_str)))
+}
+
+/// A list column of strings per row, from any iterator of string iterators.
+pub(crate) fn string_lists_of<'a, L: Iterator<Item = &'a str>>(
+    values: impl Iterator<Item = L>,
+) -> ArrayRef {
     let mut b = ListBuilder::new(StringBuilder::new());
     for list in values {
         for s in list {
             b.values().append_value(s);
+        }
+        b.append(true);
+    }
+    Arc::new(b.finish())
+}
+
+/// A list column of optional floats per row.
+pub(crate) fn float_lists(values: impl Iterator<Item = Vec<Option<f64>>>) -> ArrayRef {
+    let mut b = ListBuilder::new(Float64Builder::new());
+    for list in values {
+        for v in list {
+            b.values().append_option(v);
         }
         b.append(true);
     }
@@ -238,6 +263,9 @@ pub fn turns_batch(scores: &[ConversationScore]) -> Result<RecordBatch, arrow_sc
             floats(rows.iter().map(|(_, t)| t.reply_secs)),
             floats(rows.iter().map(|(_, t)| t.sentiment)),
             floats(rows.iter().map(|(_, t)| t.politeness)),
+            string_lists_of(rows.iter().map(|(_, t)| t.detected.iter().map(|d| d.name.as_str()))),
+            string_lists_of(rows.iter().map(|(_, t)| t.detected.iter().map(|d| d.detector))),
+            float_lists(rows.iter().map(|(_, t)| t.detected.iter().map(|d| d.score).collect())),
         ],
     )
 }
@@ -261,6 +289,8 @@ pub fn flags_batch(scores: &[ConversationScore]) -> Result<RecordBatch, arrow_sc
             ints(rows.iter().map(|(_, f)| f.span.map(|s| s.0 as i32))),
             ints(rows.iter().map(|(_, f)| f.span.map(|s| s.1 as i32))),
             strings(rows.iter().map(|(_, f)| Some(f.detail.as_str()))),
+            strings(rows.iter().map(|(_, f)| f.detector)),
+            floats(rows.iter().map(|(_, f)| f.detector_score)),
         ],
     )
 }

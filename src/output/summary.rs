@@ -56,6 +56,9 @@ pub struct RubricInfo {
     pub pass_threshold: f64,
     /// Reply-time limits per channel (the reports measure each conversation against its own).
     pub limits: std::collections::BTreeMap<String, crate::rubric::Limits>,
+    /// Rules with a model or example detector that ran on their phrases only in this run
+    /// (`--no-models`, or a model without an acts head): their findings may be fewer.
+    pub rules_phrases_only: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +69,8 @@ pub struct ModelInfo {
     pub sha256: std::collections::BTreeMap<String, String>,
     /// Where the model's scores became flags (the reports read them back).
     pub thresholds: crate::model::Thresholds,
+    /// Per act of the acts head: the probability at which a turn shows it (empty without one).
+    pub act_thresholds: std::collections::BTreeMap<String, f32>,
 }
 
 #[derive(Debug, Clone, Serialize)]

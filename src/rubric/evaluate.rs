@@ -8,13 +8,13 @@ use super::{Hit, Position, Rubric, RuleKind};
 use crate::conversation::Speaker;
 
 /// A hit in a given turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TurnHit {
     pub turn: u32,
     pub hit: Hit,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct RuleOutcome {
     /// Whether the rule counts for this conversation (its `when` signal fired and a turn was
     /// in scope after it).

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 
 use super::{
-    Dimension, Limits, Matcher, Position, Rubric, RubricError, Rule, RuleKind, Severity,
-    SpeakerScope, TimingConfig,
+    Calibration, Dimension, ExampleDetector, Limits, Matcher, ModelDetector, Position, Rubric,
+    RubricError, Rule, RuleKind, Severity, SpeakerScope, TimingConfig,
 };
 use crate::conversation::{Channel, Speaker};
 use crate::segment::Segmenter;
@@ -148,6 +148,152 @@ struct RuleFile {
     en: Vec<String>,
     #[serde(default)]
     except: Vec<String>,
+    /// An act of the model's acts head that also detects this rule.
+    model: Option<String>,
+    /// Overrides the model manifest's threshold for that act (0–1).
+    model_threshold: Option<f64>,
+    /// Example sentences per language key (`en`, `zh`, `zh_hant`, `yue`, `mixed`, `any`).
+    #[serde(default)]
+    examples: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    counter_examples: BTreeMap<String, Vec<String>>,
+    example_threshold: Option<CalibrationFile>,
+}
+
+/// `example_threshold`, as `convqa calibrate` writes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalibrationFile {
+    threshold: f64,
+    model_sha256: String,
+    precision: Option<f64>,
+    /// What the calibration measured (documentation only).
+    recall: Option<f64>,
+    positives: Option<u32>,
+    negatives: Option<u32>,
+    labels: Option<String>,
+}
+
+/// The language keys example lists may be filed under (all are matched against every turn).
+const EXAMPLE_KEYS: [&str; 6] = ["en", "zh", "zh_hant", "yue", "mixed", "any"];
+
+/// The rule's model and example detectors, validated.
+fn detectors(
+    r: &RuleFile,
+    kind: RuleKind,
+    speaker: SpeakerScope,
+    err: &dyn Fn(&str, String) -> RubricError,
+) -> Result<(Option<ModelDetector>, Option<ExampleDetector>), RubricError> {
+    let model = match (&r.model, r.model_threshold) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(err(
+                "model_threshold",
+                "given without `model`; add model = \"<act>\"".into(),
+            ));
+        }
+        (Some(name), threshold) => {
+            let act = crate::model::act_index(name).ok_or_else(|| {
+                err(
+                    "model",
+                    format!(
+                        "unknown act {name:?}; expected one of {}",
+                        crate::model::ACTS.join(", ")
+                    ),
+                )
+            })?;
+            let customer_act = crate::model::is_customer_act(act);
+            let expected = if customer_act { Speaker::Customer } else { Speaker::Agent };
+            if speaker != SpeakerScope::Only(expected) {
+                return Err(err(
+                    "model",
+                    format!(
+                        "{name:?} is said by the {}: the rule needs speaker = \"{}\"",
+                        expected.as_str(),
+                        expected.as_str()
+                    ),
+                ));
+            }
+            let threshold = match threshold {
+                None => None,
+                Some(t) if (0.0..=1.0).contains(&t) => Some(t as f32),
+                Some(t) => {
+                    return Err(err(
+                        "model_threshold",
+                        format!("must be a probability from 0 to 1, got {t}"),
+                    ));
+                }
+            };
+            Some(ModelDetector { act, threshold })
+        }
+    };
+    let _ = kind;
+    let list = |field: &str, map: &BTreeMap<String, Vec<String>>| {
+        let mut out = Vec::new();
+        for (key, sentences) in map {
+            if !EXAMPLE_KEYS.contains(&key.as_str()) {
+                return Err(err(
+                    &format!("{field}.{key}"),
+                    format!("unknown language key; expected one of {}", EXAMPLE_KEYS.join(", ")),
+                ));
+            }
+            for s in sentences {
+                if s.trim().is_empty() {
+                    return Err(err(&format!("{field}.{key}"), "an empty sentence".to_string()));
+                }
+                out.push((key.clone(), s.clone()));
+            }
+        }
+        Ok(out)
+    };
+    let examples = list("examples", &r.examples)?;
+    let counter_examples = list("counter_examples", &r.counter_examples)?;
+    let calibration = match &r.example_threshold {
+        None => None,
+        Some(c) => {
+            if !(0.0..=1.0).contains(&c.threshold) {
+                return Err(err(
+                    "example_threshold.threshold",
+                    format!("must be a similarity from 0 to 1, got {}", c.threshold),
+                ));
+            }
+            if c.model_sha256.len() != 64 || !c.model_sha256.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                return Err(err(
+                    "example_threshold.model_sha256",
+                    format!("expected the 64 hex digits of a SHA-256, got {:?}", c.model_sha256),
+                ));
+            }
+            if let Some(p) = c.precision.filter(|p| !(0.0..=1.0).contains(p)) {
+                return Err(err(
+                    "example_threshold.precision",
+                    format!("must be from 0 to 1, got {p}"),
+                ));
+            }
+            let _ = (c.recall, c.positives, c.negatives, &c.labels);
+            Some(Calibration {
+                threshold: c.threshold as f32,
+                model_sha256: c.model_sha256.to_ascii_lowercase(),
+                precision: c.precision,
+            })
+        }
+    };
+    let examples = match (examples.is_empty(), counter_examples.is_empty(), calibration) {
+        (true, true, None) => None,
+        (true, _, _) => {
+            return Err(err(
+                "examples",
+                "counter_examples or example_threshold without examples; add examples".into(),
+            ));
+        }
+        (false, _, calibration) => Some(ExampleDetector {
+            examples,
+            counter_examples,
+            calibration,
+            ..ExampleDetector::default()
+        }),
+    };
+    Ok((model, examples))
 }
 
 pub(super) fn parse(
@@ -215,6 +361,7 @@ pub(super) fn parse(
         closing_unless,
         rules,
         matcher,
+        binding: Default::default(),
     })
 }
 
@@ -422,8 +569,13 @@ fn rules(files: &[RuleFile], source: &str) -> Result<Vec<Rule>, RubricError> {
             }
         };
         let phrases: Vec<String> = r.zh.iter().chain(&r.en).cloned().collect();
-        if phrases.is_empty() {
-            return Err(err("zh/en", "a rule needs at least one phrase".to_string()));
+        let (model, examples) = detectors(r, kind, speaker, &err)?;
+        if phrases.is_empty() && model.is_none() && examples.is_none() {
+            return Err(err(
+                "zh/en",
+                "a rule needs at least one detector: phrases (zh / en), model or examples"
+                    .to_string(),
+            ));
         }
         rules.push(Rule {
             id: r.id.clone(),
@@ -438,6 +590,8 @@ fn rules(files: &[RuleFile], source: &str) -> Result<Vec<Rule>, RubricError> {
             negation: r.negation.unwrap_or(true),
             phrases,
             except: r.except.clone(),
+            model,
+            examples,
         });
     }
     Ok(rules)
@@ -595,5 +749,103 @@ mod tests {
             ),
             "{e}"
         );
+    }
+}
+
+#[cfg(test)]
+mod detector_tests {
+    //! Issue 17: model and example detectors in the rubric, and their mistakes.
+    use super::*;
+    use crate::segment::ChineseSegmenter;
+    use std::sync::LazyLock;
+
+    static SEG: LazyLock<Segmenter> = LazyLock::new(|| Segmenter::new(ChineseSegmenter::new()));
+    const HEAD: &str = "name = \"t\"\nversion = \"1\"\npass_threshold = 70\n[weights]\nresponsiveness = 1\nempathy = 1\ncompliance = 1\n";
+    const SHA: &str = "a2e13fb00ba4728a2bd77ac080edaddb329b56a91f4e24feee7576c41e6e2125";
+
+    fn load(rule: &str) -> Result<Rubric, RubricError> {
+        let head =
+            "[[rule]]\nid = \"r\"\nkind = \"forbidden\"\ndimension = \"compliance\"\nweight = 10\n";
+        parse(&format!("{HEAD}{head}{rule}"), "t.toml", &SEG)
+    }
+
+    /// The error names the file, the rule and the field.
+    fn err(rule: &str, field: &str) -> String {
+        let e = load(rule).err().unwrap_or_else(|| panic!("expected an error for {rule}"));
+        let s = e.to_string();
+        assert!(s.starts_with(&format!("t.toml: rule \"r\": {field}: ")), "{s}");
+        s
+    }
+
+    #[test]
+    fn a_rule_can_be_detected_by_the_model_alone() {
+        let r = load("model = \"blame_customer\"\n").unwrap();
+        let m = r.rules[0].model.as_ref().unwrap();
+        assert_eq!((crate::model::ACTS[m.act], m.threshold), ("blame_customer", None));
+        let r = load("model = \"rude\"\nmodel_threshold = 0.8\nen = [\"idiot\"]\n").unwrap();
+        assert_eq!(r.rules[0].model.as_ref().unwrap().threshold, Some(0.8));
+    }
+
+    #[test]
+    fn an_unknown_act_or_a_threshold_outside_0_1_stops_naming_rule_and_field() {
+        assert!(err("model = \"grumpy\"\n", "model").contains("acknowledge_feelings"));
+        err("model = \"rude\"\nmodel_threshold = 1.5\n", "model_threshold");
+        err("model_threshold = 0.5\nen = [\"x\"]\n", "model_threshold");
+        err("model = \"distress\"\n", "model");
+        let examples = "examples = { en = [\"That part was on you.\"] }\n";
+        err(
+            &format!(
+                "{examples}example_threshold = {{ threshold = 1.2, model_sha256 = \"{SHA}\" }}\n"
+            ),
+            "example_threshold.threshold",
+        );
+        err(
+            &format!(
+                "{examples}example_threshold = {{ threshold = 0.9, model_sha256 = \"abc\" }}\n"
+            ),
+            "example_threshold.model_sha256",
+        );
+        err("examples = { klingon = [\"x\"] }\n", "examples.klingon");
+        err("counter_examples = { en = [\"x\"] }\n", "examples");
+        err("examples = { en = [\"  \"] }\n", "examples.en");
+    }
+
+    #[test]
+    fn example_sentences_are_kept_per_language_key_with_their_calibration() {
+        let r = load(&format!(
+            "examples = {{ en = [\"That part was on you.\"], zh = [\"一般都是您自己设置错了\"] }}\n\
+             counter_examples = {{ en = [\"That part is on us.\"] }}\n\
+             example_threshold = {{ threshold = 0.91, model_sha256 = \"{SHA}\", precision = 0.9 }}\n"
+        ))
+        .unwrap();
+        let ex = r.rules[0].examples.as_ref().unwrap();
+        assert_eq!(ex.examples.len(), 2);
+        assert_eq!(ex.counter_examples, [("en".to_string(), "That part is on us.".to_string())]);
+        let c = ex.calibration.as_ref().unwrap();
+        assert_eq!((c.threshold, c.model_sha256.as_str()), (0.91, SHA));
+    }
+
+    #[test]
+    fn a_rule_without_any_detector_is_refused() {
+        let e = load("").err().unwrap().to_string();
+        assert!(e.contains("at least one detector"), "{e}");
+    }
+
+    #[test]
+    fn the_default_rubric_detects_the_empathy_and_conduct_rules_with_the_model_too() {
+        let r = Rubric::default_rubric(&SEG).unwrap();
+        for (rule, act) in [
+            ("customer_distress", "distress"),
+            ("acknowledge_feelings", "acknowledge_feelings"),
+            ("apology", "apology"),
+            ("reassurance", "reassurance"),
+            ("blame_customer", "blame_customer"),
+            ("dismissive", "dismissive"),
+            ("sarcasm", "sarcasm"),
+            ("rude", "rude"),
+        ] {
+            let m = r.rules[r.rule_index(rule).unwrap()].model.as_ref();
+            assert_eq!(m.map(|m| crate::model::ACTS[m.act]), Some(act), "rule {rule}");
+        }
     }
 }

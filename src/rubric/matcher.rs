@@ -17,8 +17,9 @@ use crate::segment::{Segmented, Segmenter, TokenKind};
 /// Characters that end a clause: a negator before one does not reach past it.
 const CLAUSE_BREAKS: &[char] = &[',', '.', '!', '?', ';', ':', '。', '、', '…', '\n', '~'];
 
-/// One phrase found in one turn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One phrase found in one turn, or a turn a model or example detector matched (then
+/// `source` says which, and the span is the whole turn).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
     pub rule: u32,
     /// Index into the rule's `phrases`.
@@ -30,6 +31,30 @@ pub struct Hit {
     pub orig_end: u32,
     /// A negator stood before it in the same clause ("not sorry", 「不生气」).
     pub negated: bool,
+    pub source: HitSource,
+}
+
+/// Which detector found a hit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HitSource {
+    /// Phrase `phrase` of the rule's list.
+    Phrase,
+    /// The model's act head: `p` reached `threshold`.
+    Model { p: f32, threshold: f32 },
+    /// Example sentence `example` of the rule was the nearest, at cosine `similarity` (at
+    /// least `threshold`); `counter` is the nearest counter-example's similarity, if any.
+    Example { example: u32, similarity: f32, threshold: f32, counter: Option<(u32, f32)> },
+}
+
+impl HitSource {
+    /// The `detector` column: `phrase`, `model` or `examples`.
+    pub fn detector(&self) -> &'static str {
+        match self {
+            HitSource::Phrase => "phrase",
+            HitSource::Model { .. } => "model",
+            HitSource::Example { .. } => "examples",
+        }
+    }
 }
 
 /// What an automaton pattern stands for.
@@ -193,6 +218,7 @@ impl Matcher {
                         orig_start: orig.start as u32,
                         orig_end: orig.end as u32,
                         negated,
+                        source: HitSource::Phrase,
                     }),
                     Target::Except { rule } => {
                         scratch.excepts.push((rule, orig.start as u32, orig.end as u32))
@@ -314,6 +340,8 @@ mod tests {
             negation: true,
             phrases: phrases.iter().map(|s| s.to_string()).collect(),
             except: Vec::new(),
+            model: None,
+            examples: None,
         }
     }
 

@@ -6,15 +6,20 @@
 //! segmented with the same segmenter as the turns, and compiled into one Aho-Corasick automaton,
 //! so thousands of phrases cost one pass over each turn.
 
+mod detect;
 mod evaluate;
 mod file;
 mod matcher;
 
 use std::path::Path;
 
+pub use detect::{
+    Binding, Calibration, Detection, ExampleDetector, ExampleThresholds, ModelDetector, detect,
+    example_score, nearest,
+};
 pub use evaluate::{RuleOutcome, TurnHit, evaluate};
 pub use matcher::MatchScratch;
-pub use matcher::{Hit, Matcher};
+pub use matcher::{Hit, HitSource, Matcher};
 
 use crate::conversation::{Channel, Speaker};
 use crate::segment::Segmenter;
@@ -148,6 +153,10 @@ pub struct Rule {
     /// Longer phrases that, when one of them covers a hit in the same turn, cancel it: the
     /// listed phrase is part of an innocent expression ("take care" in "take care of").
     pub except: Vec<String>,
+    /// `model = "<act>"`: the model's act head also detects this rule.
+    pub model: Option<ModelDetector>,
+    /// `examples`: sentences whose nearest neighbours also detect this rule.
+    pub examples: Option<ExampleDetector>,
 }
 
 /// Reply-time limits in seconds.
@@ -192,6 +201,8 @@ pub struct Rubric {
     pub closing_unless: Vec<usize>,
     pub rules: Vec<Rule>,
     pub matcher: Matcher,
+    /// What [`Rubric::bind`] decided for the model and example detectors.
+    pub binding: Binding,
 }
 
 impl Rubric {

@@ -22,7 +22,7 @@ pub use model::ModelScores;
 use crate::conversation::{Channel, Conversation, Speaker};
 use crate::language::Language;
 use crate::model::{Thresholds, TurnModelOutput};
-use crate::rubric::{Dimension, Rubric, RuleKind, RuleOutcome, Severity};
+use crate::rubric::{Dimension, HitSource, Rubric, RuleKind, RuleOutcome, Severity};
 use crate::timing::{Reply, TimingKpis};
 
 /// What a flag is about. `as_str` is the `flag` column.
@@ -73,6 +73,10 @@ pub struct Flag {
     /// The matched phrase as written in the turn, and its byte span there.
     pub matched: Option<String>,
     pub span: Option<(u32, u32)>,
+    /// For a rule's flag: which detector found it (`phrase`, `model`, `examples`), and the
+    /// model's probability or the nearest example's similarity.
+    pub detector: Option<&'static str>,
+    pub detector_score: Option<f64>,
     /// The reason in plain words.
     pub detail: String,
 }
@@ -96,6 +100,10 @@ pub struct TurnResult {
     pub sentiment: Option<f64>,
     /// Agent turns: P(polite) 0 … 1, from the model.
     pub politeness: Option<f64>,
+    /// What detectors saw in this turn, whether or not a rule's scope made it count: each act
+    /// the model detected (with its probability), each example rule that matched (with the
+    /// nearest example's similarity), each phrase rule that fired.
+    pub detected: Vec<crate::rubric::Detection>,
 }
 
 /// Everything convqa concludes about one conversation.
@@ -445,6 +453,8 @@ fn turn_flag(
         evidence: turn.map(|t| conv.turns[t as usize].text.clone()).unwrap_or_default(),
         matched: None,
         span: None,
+        detector: None,
+        detector_score: None,
         detail,
     }
 }
@@ -458,7 +468,32 @@ fn phrase_flag(
     detail: String,
 ) -> Flag {
     let text = &conv.turns[hit.turn as usize].text;
-    let (s, e) = (hit.hit.orig_start, hit.hit.orig_end);
+    let (matched, span, score, why) = match hit.hit.source {
+        HitSource::Phrase => {
+            let (s, e) = (hit.hit.orig_start, hit.hit.orig_end);
+            (Some(text[s as usize..e as usize].to_string()), Some((s, e)), None, String::new())
+        }
+        HitSource::Model { p, threshold } => {
+            let act = rule.model.as_ref().map_or("?", |m| crate::model::ACTS[m.act]);
+            let why = format!("; model: P({act}) {p:.2} (threshold {threshold:.2})");
+            (None, None, Some(round3(p as f64)), why)
+        }
+        HitSource::Example { example, similarity, threshold, counter } => {
+            let ex = rule.examples.as_ref();
+            let sentence = |list: Option<&Vec<(String, String)>>, i: u32| {
+                list.and_then(|l| l.get(i as usize)).map_or("?", |(_, s)| s.as_str()).to_string()
+            };
+            let mut why = format!(
+                "; nearest example {:?} (similarity {similarity:.2}, threshold {threshold:.2})",
+                sentence(ex.map(|e| &e.examples), example)
+            );
+            if let Some((c, sim)) = counter {
+                let c = sentence(ex.map(|e| &e.counter_examples), c);
+                why.push_str(&format!("; nearest counter-example {c:?} ({sim:.2})"));
+            }
+            (None, None, Some(round3(similarity as f64)), why)
+        }
+    };
     Flag {
         kind,
         dimension,
@@ -467,9 +502,11 @@ fn phrase_flag(
         turn_index: Some(hit.turn),
         speaker: Some(conv.turns[hit.turn as usize].speaker),
         evidence: text.clone(),
-        matched: Some(text[s as usize..e as usize].to_string()),
-        span: Some((s, e)),
-        detail,
+        matched,
+        span,
+        detector: Some(hit.hit.source.detector()),
+        detector_score: score,
+        detail: detail + &why,
     }
 }
 

@@ -48,7 +48,7 @@ pub fn model_scores(
             .zip(outputs)
             .enumerate()
             .filter(move |(_, (t, o))| t.speaker == speaker && o.is_some())
-            .map(|(i, (_, o))| (i, o.expect("filtered")))
+            .map(|(i, (_, o))| (i, o.as_ref().expect("filtered")))
     };
     let mut s = ModelScores::default();
 
@@ -130,7 +130,7 @@ mod tests {
     }
 
     fn out(positive: f32, polite: f32) -> Option<TurnModelOutput> {
-        Some(TurnModelOutput { positive, polite })
+        Some(TurnModelOutput { positive, polite, ..Default::default() })
     }
 
     const T: Thresholds =

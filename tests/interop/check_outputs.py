@@ -56,6 +56,19 @@ def main(out: Path) -> int:
             from {conv} c left join {flags} f using (conversation_id)
             group by all order by c.qa_score, flags desc limit 3"""
     ).fetchall()
+    # What the detectors saw per turn: three parallel lists a reader zips back together.
+    turns = (f"read_parquet('{out}/turns/*/*.parquet', hive_partitioning = true)"
+             if incremental else f"'{out / 'turns.parquet'}'")
+    uneven = duckdb.sql(
+        f"""select count(*) from {turns}
+            where len(detected) != len(detected_by) or len(detected) != len(detected_score)"""
+    ).fetchall()[0][0]
+    if uneven:
+        failures.append(f"turns: {uneven} rows whose detected / detected_by / detected_score differ in length")
+    by_detector = duckdb.sql(
+        f"""select d.by, count(*) from {turns}, unnest(detected_by) as d(by) group by 1 order by 1"""
+    ).fetchall()
+    print(f"interop check: detections per detector in turns: {by_detector}")
     if incremental:
         dates = duckdb.sql(f"select count(distinct date) from {conv}").fetchall()[0][0]
         print(f"interop check: incremental layout, {dates} date partitions read as one table")
