@@ -45,6 +45,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
+import paths  # noqa: E402
+
 ACTS = ["acknowledge_feelings", "apology", "reassurance", "blame_customer", "dismissive",
         "sarcasm", "rude", "distress"]
 AGENT_ACTS = ACTS[:7]
@@ -320,7 +322,8 @@ def cmd_pool(args):
     have = {}
     if os.path.exists(out) and not args.force:
         z = np.load(out, allow_pickle=True)
-        have = {t: (z["sent"][i], z["pol"][i], z["e5"][i]) for i, t in enumerate(z["texts"])}
+        sent, pol, vec = z["sent"], z["pol"], z["e5"]  # each z[...] reads the whole array
+        have = {t: (sent[i], pol[i], vec[i]) for i, t in enumerate(z["texts"])}
     todo = [t for t in texts if t not in have]
     log(f"pool: {len(texts)} texts, {len(todo)} new")
     if todo:
@@ -697,16 +700,16 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("step", choices=["all", "base", "pool", "train", "export", "calibrate",
                                      "package", "report"])
-    ap.add_argument("--work", default=os.environ.get("CONVQA_WORK_ACTS",
-                                                     os.path.join(REPO, "target", "training", "acts")))
+    ap.add_argument("--work", default=os.path.join(paths.work_dir(), "acts"),
+                    help="this script's folder (default: WORK/acts; WORK is $CONVQA_WORK or "
+                         "target/training)")
     ap.add_argument("--base", default=os.path.join(REPO, "models", "convqa-mini"),
                     help="the model folder to add the heads to (its weights are the start)")
     ap.add_argument("--out", default=os.path.join(REPO, "models", "convqa-mini"))
-    ap.add_argument("--assets", default=os.environ.get(
-        "CONVQA_ASSETS", os.path.join(REPO, "target", "training", "assets")),
-        help="training/fetch_assets.py's folder (e5 weights and tokenizer, review corpora)")
-    ap.add_argument("--politeness", default=os.path.join(os.path.dirname(REPO), "shared", "data",
-                                                         "politeness"))
+    ap.add_argument("--assets", default=os.environ.get("CONVQA_ASSETS") or paths.sub("assets"),
+                    help="training/fetch_assets.py's folder (e5 weights and tokenizer, review "
+                         "corpora); default $CONVQA_ASSETS, else WORK/convqa-assets")
+    ap.add_argument("--politeness", default=paths.politeness_dir())
     ap.add_argument("--convqa", help="the convqa binary (default: target/release/convqa)")
     ap.add_argument("--generated", type=int, default=3000, help="conversations to generate")
     ap.add_argument("--reviews", type=int, default=6000, help="review / request texts to keep")

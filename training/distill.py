@@ -8,7 +8,7 @@
     python training/distill.py export  --ckpt DIR/best.pt --out-dir DIR [--quant row8s]
     python training/distill.py average DIR/step9000.pt DIR/step10000.pt ... --out DIR/avg.pt   # scored on dev
     python training/distill.py compare TEACHER_EVAL.json STUDENT_EVAL.json   # evaluate.py --json files
-(training/README.md, section "Distilled student", has the exact commands of a run;
+(training/RESULTS.md, section "Distilled student", has the exact commands of a run;
 training/recipe.py runs the shipped model's whole recipe.)
 
 Default paths derive from the work root (paths.py): --work-root DIR, else $CONVQA_WORK, else

@@ -13,7 +13,7 @@ and the step is not done, they continue it with `--resume` (exact, see train.py 
 `--force STEP` (repeatable) reruns a done step from scratch; the steps after it are not rerun
 unless forced too. Each step's output goes to the console and to DIR/logs/STEP.log.
 
-The steps are those of training/README.md (teacher: "Fine-tuning, export, evaluation" and
+The steps are those of training/RESULTS.md (teacher: "Fine-tuning, export, evaluation" and
 teacher-model-card.md; student: "Distilled student", the round-3 corpus, "TinyBERT's order"
 stages 1-2 and "Round 4" stages 3-4, the run that shipped) and models/convqa-mini/MODEL_CARD.md.
 Where the README's commands depend on the machine (--budget-minutes), the step counts of the model
@@ -71,7 +71,7 @@ STAGES = {
             "--train-embeddings", "--seed", "20261206", "--select", "agreement", "--keep-evals"]),
 }
 STUDENT_SHAPE = ["--layers", "4", "--hidden", "192", "--threads", "2"]
-# round 3's corpus (training/README.md, "Round 3"): 548,190 unlabelled texts + 22,028 labelled
+# round 3's corpus (training/RESULTS.md, "Round 3"): 548,190 unlabelled texts + 22,028 labelled
 CORPUS_ARGS = ["--chat-max", "0", "--reviews-max", "0", "--augment", "6", "--augment-en-sentiment", "20",
                "--augment-reviews", "1", "--vader", "--augment-vader", "3", "--augment-en-politeness", "20"]
 
@@ -213,10 +213,12 @@ STEPS = [
     Step("parity", "Rust parity fixtures (parity.jsonl)",
          lambda c: [os.path.join(c.student_dir, "parity.jsonl")],
          lambda c: [c.script("parity.py", "--model-dir", c.student_dir)], needs_politeness=False),
-    # acts.py writes the model with its heads to its --out (by default the repository's models/convqa-mini)
+    # acts.py writes the model with its heads to WORK/models/convqa-mini-acts; copy that folder over
+    # models/convqa-mini to ship it (the manifest, checksums and parity fixtures come with it)
     Step("acts", "acts.py on the packaged model (its output goes to acts.py's --out)",
          lambda c: [os.path.join(c.work, "acts")],
-         lambda c: [c.script("acts.py", "all", "--work", os.path.join(c.work, "acts"), "--base", c.student_dir)],
+         lambda c: [c.script("acts.py", "all", "--work", os.path.join(c.work, "acts"), "--base", c.student_dir,
+                             "--out", os.path.join(c.work, "models", "convqa-mini-acts"))],
          needs_politeness=False),
 ]
 BY_NAME = {s.name: s for s in STEPS}
