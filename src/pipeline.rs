@@ -132,7 +132,7 @@ impl Engine {
     pub fn detect_turns(
         &self,
         turns: &[(Speaker, &str)],
-    ) -> Result<Vec<(Vec<rubric::Detection>, Option<TurnModelOutput>)>, ModelError> {
+    ) -> Result<Vec<TurnDetections>, ModelError> {
         let outputs: Vec<Option<TurnModelOutput>> = match &self.model {
             Some(m) => {
                 let texts: Vec<&str> = turns.iter().map(|t| t.1).collect();
@@ -200,6 +200,9 @@ impl Engine {
         Ok(BatchModelOutputs { per_turn, texts: texts.len() as u64, runs: runs as u64 })
     }
 }
+
+/// What the detectors saw in one turn read on its own, and the model's output for it.
+pub type TurnDetections = (Vec<rubric::Detection>, Option<TurnModelOutput>);
 
 /// What the model gave for one batch of conversations.
 struct BatchModelOutputs {

@@ -44,6 +44,14 @@ fn rust_matches_the_python_export_on_the_parity_fixtures() {
             "{id}: P(polite) {} vs {polite}",
             out.polite
         );
+        // issue 17: the act and distress heads come out of the same pass
+        let acts = f["acts"].as_object().expect("the shipped model has an acts head");
+        let got = out.acts.expect("acts from the model");
+        for (act, p) in acts {
+            let i = convqa::model::act_index(act).unwrap();
+            let p = p.as_f64().unwrap() as f32;
+            assert!((got[i] - p).abs() < TOLERANCE, "{id}: P({act}) {} vs {p}", got[i]);
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 Reads MODEL_DIR/model.onnx and MODEL_DIR/tokenizer.json and writes MODEL_DIR/parity.jsonl, one
 JSON object per line:
   {"id", "lang", "role", "text", "input_ids", "sentiment": [p_negative, p_positive],
-   "politeness": [p_impolite, p_polite]}
+   "politeness": [p_impolite, p_polite], "acts": {act: P(act)} (models with an acts head)}
 input_ids are for "query: " + text (the manifest's prefix), <s> ... </s>, truncated to 128.
 Probabilities come from running each text ALONE (batch 1, no padding), so the Rust side can
 compare without reproducing batching. Each head's probability is calibrated as convqa does it
@@ -70,7 +70,9 @@ def main():
     ap.add_argument("--model-dir", default=os.path.join(REPO, "models", "convqa-mini"))
     args = ap.parse_args()
     with open(os.path.join(args.model_dir, "manifest.toml"), "rb") as f:
-        heads = tomllib.load(f)["heads"]
+        manifest = tomllib.load(f)
+    heads = manifest["heads"]
+    acts = manifest.get("acts")
     tok = load_tokenizer(os.path.join(args.model_dir, "tokenizer.json"))
     sess = session(os.path.join(args.model_dir, "model.onnx"))
     out_path = os.path.join(args.model_dir, "parity.jsonl")
@@ -78,12 +80,15 @@ def main():
         for i, (lang, role, text) in enumerate(TEXTS, 1):
             ids = tok.encode(PREFIX + text).ids
             a = np.array([ids], dtype=np.int64)
-            s, p = sess.run(["sentiment_logits", "politeness_logits"],
-                            {"input_ids": a, "attention_mask": np.ones_like(a)})
+            feeds = {"input_ids": a, "attention_mask": np.ones_like(a)}
+            s, p = sess.run(["sentiment_logits", "politeness_logits"], feeds)
             row = {"id": f"parity-{i:02d}", "lang": lang, "role": role, "text": text,
                    "input_ids": ids,
                    "sentiment": calibrated(s[0], heads["sentiment"]),
                    "politeness": calibrated(p[0], heads["politeness"])}
+            if acts:  # P(act) = sigmoid(logit), in the manifest's label order
+                (z,) = sess.run([acts["output"]], feeds)
+                row["acts"] = {k: round(float(1 / (1 + np.exp(-v))), 6) for k, v in zip(acts["labels"], z[0])}
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             print(f"{row['id']} {lang:7s} {role:8s} sent {row['sentiment'][1]:.3f} "
                   f"pol {row['politeness'][1]:.3f} ({len(ids)} ids) {text}")

@@ -151,7 +151,9 @@ pub fn threshold_at(scores: &[f32], gold: &[bool], target: f64) -> Option<(f64, 
             best = Some((scores[i] as f64, precision, tp as f64 / total_pos as f64));
         }
     }
-    best.map(|(t, p, r)| ((t * 10_000.0).floor() / 10_000.0, p, r))
+    // four decimals, rounded down so the turn at the threshold still reaches it (the 1e-3 absorbs
+    // the f32 → f64 widening: 0.9f32 is 0.8999999762)
+    best.map(|(t, p, r)| ((t * 10_000.0 + 1e-3).floor() / 10_000.0, p, r))
 }
 
 #[cfg(test)]

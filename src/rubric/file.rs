@@ -706,7 +706,7 @@ mod tests {
         assert!(err(&format!("{GREETING}{GREETING}")).contains("duplicate rule id"));
         assert!(
             err(&GREETING.replace("zh = [\"您好\"]\nen = [\"hello\"]\n", ""))
-                .contains("zh/en: a rule needs at least one phrase")
+                .contains("zh/en: a rule needs at least one detector")
         );
         assert!(
             err(&GREETING.replace("\"hello\"", "\"!!!\"")).contains("phrase \"!!!\" has no words")
