@@ -131,7 +131,7 @@ pub fn calibrate(
 }
 
 /// The lowest score whose precision (turns scoring at least it) reaches `target`, with at least
-/// [`MIN_PREDICTED`] turns above it: (threshold, precision, recall).
+/// `MIN_PREDICTED` (5) turns above it: (threshold, precision, recall).
 pub fn threshold_at(scores: &[f32], gold: &[bool], target: f64) -> Option<(f64, f64, f64)> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));

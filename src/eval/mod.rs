@@ -11,7 +11,7 @@
 //!   negative / impolite turns.
 //! - **Acts** (`--acts FILE`, e.g. `data/acts/eval/*.jsonl`): labelled turns of agent acts and
 //!   customer distress, each act measured for the model's head and for the rubric's rules
-//!   (see [`acts`]).
+//!   (see [`eval_acts`]).
 //! - **Conversation level** (`--conversations FILE --labels FILE`): conversations in the input
 //!   schema and, per conversation, what a reviewer expects: `passed` and `findings`
 //!   (`{"finding": rule id or flag name, "kind": flag kind, "turn": index or null}`). Reported:
