@@ -228,14 +228,9 @@ def encode(tok, text):
 
 
 def pad(seqs, pad_id=1):
-    import torch
-    T = max(len(x) for x in seqs)
-    ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
-    att = torch.zeros((len(seqs), T), dtype=torch.long)
-    for r, x in enumerate(seqs):
-        ids[r, :len(x)] = torch.tensor(x)
-        att[r, :len(x)] = 1
-    return ids, att
+    """(input_ids, attention_mask) of token id lists, padded with `<pad>` (train.py's)."""
+    from train import pad_batch
+    return pad_batch(seqs, pad_id)
 
 
 def ort_session(path, threads=2):
@@ -597,12 +592,8 @@ def cmd_calibrate(args):
 
 
 def sha256(path):
-    import hashlib
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from fetch_assets import sha256 as file_sha256
+    return file_sha256(path)
 
 
 def cmd_package(args):
