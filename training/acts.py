@@ -53,7 +53,8 @@ ACTS = ["acknowledge_feelings", "apology", "reassurance", "blame_customer", "dis
         "sarcasm", "rude", "distress"]
 AGENT_ACTS = ACTS[:7]
 # precision the threshold of each act must reach on dev (issue 17's targets)
-TARGET_PRECISION = {a: 0.90 for a in ("blame_customer", "dismissive", "sarcasm", "rude")}
+# distress at 0.90 too: it opens the empathy gate, and a false gate is a false "missing apology"
+TARGET_PRECISION = {a: 0.90 for a in ("blame_customer", "dismissive", "sarcasm", "rude", "distress")}
 # a threshold that finds fewer of dev's positives than this is not worth shipping at its precision
 MIN_RECALL = 0.2
 PREFIX = "query: "
@@ -81,6 +82,45 @@ def act_rows(paths):
             mask = [1.0 if agent else 0.0] * 7 + [0.0 if agent else 1.0]
             rows.append({"text": r["text"], "speaker": r["speaker"], "lang": r["lang"],
                          "labels": r["labels"], "y": y, "mask": mask, "id": r["id"]})
+    return rows
+
+
+def identifier_rows(n, seed=SEED):
+    """Turns that are only an identifier or a bare fact (order and tracking numbers, phone
+    fragments, e-mail addresses, amounts, dates), alone or with a few plain words: no act, no
+    distress. The labelled sets have few of them, and an unseen one ("TW20261101-77821") read as
+    distress opens the empathy gate."""
+    rng = random.Random(f"{seed}:ids")
+    letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+    def code():
+        kind = rng.randrange(6)
+        if kind == 0:
+            return "".join(rng.choice(letters) for _ in range(rng.randint(1, 3))) + \
+                "".join(rng.choice("0123456789") for _ in range(rng.randint(6, 16)))
+        if kind == 1:
+            return f"{rng.choice(letters)}{rng.choice(letters)}{rng.randint(2024, 2026)}{rng.randint(1, 12):02d}" \
+                f"{rng.randint(1, 28):02d}-{rng.randint(100, 99999)}"
+        if kind == 2:
+            return f"1{rng.randint(30, 99)}****{rng.randint(1000, 9999)}"
+        if kind == 3:
+            return f"{rng.choice(['amy', 'li.wei', 'j_chan', 'kevin88', 'tsai'])}{rng.randint(1, 999)}@" \
+                f"{rng.choice(['gmail.com', 'qq.com', 'outlook.com', '163.com'])}"
+        if kind == 4:
+            return f"{rng.choice(['¥', '$', 'NT$', 'HK$', 'RM'])}{rng.randint(5, 5000)}.{rng.randint(0, 99):02d}"
+        return f"{rng.randint(2025, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+
+    frames = ["{}", "{}", "{}", "#{}", "{} 这个", "订单号 {}", "單號：{}", "order {}", "my order is {}",
+              "tracking: {}", "{} thx", "好的，{}", "係 {}", "是 {}", "{} 呢個", "ref {}", "{}，麻烦了",
+              "account {}", "就是 {}", "{} pls"]
+    rows = []
+    for i in range(n):
+        speaker = "customer" if i % 3 else "agent"
+        text = rng.choice(frames).format(code())
+        y = [0.0] * len(ACTS)
+        mask = [1.0] * 7 + [0.0] if speaker == "agent" else [0.0] * 7 + [1.0]
+        rows.append({"text": text, "speaker": speaker, "lang": "mixed", "labels": [], "y": y,
+                     "mask": mask, "id": f"identifier-{i}"})
     return rows
 
 
@@ -302,7 +342,8 @@ def pool_texts(args):
     """Every text the training step reads (train pool, then dev), held-out texts excluded."""
     held = {r["text"] for p in eval_files() for r in read_jsonl(p)}
     dev = {r["text"] for r in read_jsonl(dev_file())}
-    acts = [r["text"] for r in act_rows(train_files()) if r["text"] not in held | dev]
+    acts = [r["text"] for r in act_rows(train_files()) + identifier_rows(args.identifiers)
+            if r["text"] not in held | dev]
     gen = [t for t in generated_turns(args) if t not in held | dev]
     rev = [t for t in review_texts(args, held | dev)]
     train = list(dict.fromkeys(acts + gen + rev))
@@ -409,7 +450,8 @@ def cmd_train(args):
     pool_idx = {t: i for i, t in enumerate(pool["texts"])}
     tok = load_tokenizer(args.base)
     held = {r["text"] for p in [dev_file()] + eval_files() for r in read_jsonl(p)}
-    acts = [r for r in act_rows(train_files()) if r["text"] not in held]
+    acts = [r for r in act_rows(train_files()) + identifier_rows(args.identifiers)
+            if r["text"] not in held]
     dev = act_rows([dev_file()])
     unl = [pool_idx[t] for t in z["train"] if t in pool_idx and t not in held]
     enc = {}
@@ -716,6 +758,8 @@ def main():
     ap.add_argument("--convqa", help="the convqa binary (default: target/release/convqa)")
     ap.add_argument("--generated", type=int, default=3000, help="conversations to generate")
     ap.add_argument("--reviews", type=int, default=6000, help="review / request texts to keep")
+    ap.add_argument("--identifiers", type=int, default=400,
+                    help="identifier-only turns added to the labelled training turns (no act)")
     ap.add_argument("--steps", type=int, default=2400)
     ap.add_argument("--batch", type=int, default=24, help="labelled turns per step (+ as many pool texts)")
     ap.add_argument("--lr", type=float, default=1e-4)
