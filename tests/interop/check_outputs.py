@@ -66,7 +66,7 @@ def main(out: Path) -> int:
     if uneven:
         failures.append(f"turns: {uneven} rows whose detected / detected_by / detected_score differ in length")
     by_detector = duckdb.sql(
-        f"""select d.by, count(*) from {turns}, unnest(detected_by) as d(by) group by 1 order by 1"""
+        f"""select d.detector, count(*) from {turns}, unnest(detected_by) as d(detector) group by 1 order by 1"""
     ).fetchall()
     print(f"interop check: detections per detector in turns: {by_detector}")
     if incremental:
