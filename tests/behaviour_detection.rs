@@ -275,3 +275,30 @@ fn eval_acts_reports_every_act_per_language_group() {
     }
     assert!(text.contains("zh-Hant+yue") && text.contains("mixed"), "{text}");
 }
+
+#[test]
+fn a_turn_shows_what_it_says_even_when_no_rule_scope_lets_it_count() {
+    // a calm customer: the empathy rules do not apply, yet the apology is recorded on its turn
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "in.jsonl",
+        &jsonl(&[(
+            "calm",
+            &[
+                ("customer", "Hi, can I change the delivery address for order 5521?"),
+                ("agent", "I'm really sorry for the trouble this has caused you."),
+            ],
+        )]),
+    );
+    let out = dir.path().join("out");
+    let o = convqa(&["score", &input, "--out", path(&out), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let turns = read_table(&out.join("turns.parquet"));
+    let detected = string_lists(&turns, "detected");
+    let rule_hits = string_lists(&turns, "rule_hits");
+    assert!(detected[1].contains(&"apology".to_string()), "{:?}", detected[1]);
+    assert!(!rule_hits[1].contains(&"apology".to_string()), "the gate is shut: {:?}", rule_hits[1]);
+    let convs = read_table(&out.join("conversations.parquet"));
+    assert_eq!(row(&convs, "calm").f64("empathy_score"), None, "nothing to judge for empathy");
+}
