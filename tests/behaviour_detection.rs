@@ -302,3 +302,64 @@ fn a_turn_shows_what_it_says_even_when_no_rule_scope_lets_it_count() {
     let convs = read_table(&out.join("conversations.parquet"));
     assert_eq!(row(&convs, "calm").f64("empathy_score"), None, "nothing to judge for empathy");
 }
+
+/// The shipped model folder copied with its manifest's `[acts]` and `[embedding]` tables removed:
+/// a model without act heads or sentence vector (as the teacher and 1.0.0 are).
+fn model_without_acts(dir: &Path) -> String {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/convqa-mini");
+    let dst = dir.join("plain-model");
+    std::fs::create_dir_all(&dst).unwrap();
+    for f in ["model.onnx", "tokenizer.json"] {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    let manifest = std::fs::read_to_string(src.join("manifest.toml")).unwrap();
+    let mut kept = String::new();
+    let mut skipping = false;
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            skipping = line.starts_with("[acts") || line.starts_with("[embedding");
+        }
+        if !skipping {
+            kept += line;
+            kept.push('\n');
+        }
+    }
+    std::fs::write(dst.join("manifest.toml"), kept).unwrap();
+    dst.to_str().unwrap().to_string()
+}
+
+#[test]
+fn examples_need_a_sentence_vector_and_a_model_without_acts_runs_phrases_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = model_without_acts(dir.path());
+    // the default rubric with a model without acts: runs, and says which rules lost their model
+    let out = dir.path().join("out");
+    let o = convqa(&["score", "data/sample", "--out", path(&out), "--model", &model]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("phrases only"), "{}", stderr(&o));
+    // an example rule with such a model: exit 5, naming the rule and field
+    let rubric = write(
+        dir.path(),
+        "r.toml",
+        &format!(
+            "{HEAD}[[rule]]\nid = \"brush\"\nkind = \"forbidden\"\ndimension = \"compliance\"\nweight = 5\n\
+             examples = {{ en = [\"Not our department.\"] }}\n"
+        ),
+    );
+    let o = convqa(&[
+        "score",
+        "data/sample",
+        "--out",
+        path(&out),
+        "--rubric",
+        &rubric,
+        "--model",
+        &model,
+    ]);
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rule \"brush\": examples: ") && stderr(&o).contains("sentence vector"),
+        "{}",
+        stderr(&o)
+    );
+}
