@@ -64,6 +64,13 @@ fn flags(out: &Path, conversation_id: &str) -> Vec<Flag> {
 
 const HEAD: &str = "name = \"t\"\nversion = \"1\"\npass_threshold = 70\n[weights]\nresponsiveness = 1\nempathy = 1\ncompliance = 1\n";
 
+/// A rubric of one forbidden compliance rule `id` (weight 5) with the given extra fields.
+fn one_rule(id: &str, fields: &str) -> String {
+    format!(
+        "{HEAD}[[rule]]\nid = \"{id}\"\nkind = \"forbidden\"\ndimension = \"compliance\"\nweight = 5\n{fields}"
+    )
+}
+
 /// Writes `text` to `dir/name` and returns the path as a string.
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
@@ -144,13 +151,7 @@ fn a_rubric_naming_an_unknown_act_or_a_threshold_outside_0_1_stops_with_exit_5()
             "example_threshold.threshold",
         ),
     ] {
-        let rubric = write(
-            dir.path(),
-            "r.toml",
-            &format!(
-                "{HEAD}[[rule]]\nid = \"mine\"\nkind = \"forbidden\"\ndimension = \"compliance\"\nweight = 5\n{rule}"
-            ),
-        );
+        let rubric = write(dir.path(), "r.toml", &one_rule("mine", rule));
         let out = dir.path().join("out");
         let o = convqa(&["score", input, "--out", path(&out), "--rubric", &rubric, "--no-models"]);
         assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
@@ -165,11 +166,13 @@ fn an_example_threshold_calibrated_for_another_model_file_is_refused() {
     let rubric = write(
         dir.path(),
         "r.toml",
-        &format!(
-            "{HEAD}[[rule]]\nid = \"brush\"\nkind = \"forbidden\"\ndimension = \"compliance\"\nweight = 5\n\
-             examples = {{ en = [\"Not our department.\"] }}\n\
-             example_threshold = {{ threshold = 0.9, model_sha256 = \"{}\" }}\n",
-            "ab".repeat(32)
+        &one_rule(
+            "brush",
+            &format!(
+                "examples = {{ en = [\"Not our department.\"] }}\n\
+                 example_threshold = {{ threshold = 0.9, model_sha256 = \"{}\" }}\n",
+                "ab".repeat(32)
+            ),
         ),
     );
     let out = dir.path().join("out");
@@ -205,10 +208,9 @@ fn without_models_the_summary_lists_the_rules_that_ran_on_phrases_only() {
 #[test]
 fn a_calibrated_example_rule_scores_and_its_flags_name_the_nearest_example() {
     let dir = tempfile::tempdir().unwrap();
-    let rule = "[[rule]]\nid = \"policy_brush_off\"\nkind = \"forbidden\"\ndimension = \"compliance\"\nweight = 5\n\
-                examples = { en = [\"Rules are rules, there is nothing I can change about it.\", \"Policy is policy, sorry.\"], zh = [\"规定就是这样，我也改变不了\"] }\n\
+    let rule = "examples = { en = [\"Rules are rules, there is nothing I can change about it.\", \"Policy is policy, sorry.\"], zh = [\"规定就是这样，我也改变不了\"] }\n\
                 counter_examples = { en = [\"Policy doesn't allow a refund, but I can offer you store credit instead.\"] }\n";
-    let rubric = write(dir.path(), "r.toml", &format!("{HEAD}{rule}"));
+    let rubric = write(dir.path(), "r.toml", &one_rule("policy_brush_off", rule));
     let mut labels = String::new();
     for (text, label) in [
         ("Policy says no, and policy is policy.", true),
@@ -247,7 +249,8 @@ fn a_calibrated_example_rule_scores_and_its_flags_name_the_nearest_example() {
     assert!(line.starts_with("example_threshold = { threshold = "), "{line}");
     assert!(sha.contains(line.split('"').nth(1).unwrap()), "tied to the shipped model: {line}");
     // pasted into the rule, the rubric scores and a matching turn is flagged with its example
-    let rubric = write(dir.path(), "r.toml", &format!("{HEAD}{rule}{line}"));
+    let rubric =
+        write(dir.path(), "r.toml", &one_rule("policy_brush_off", &format!("{rule}{line}")));
     let input = write(
         dir.path(),
         "in.jsonl",
@@ -341,10 +344,7 @@ fn examples_need_a_sentence_vector_and_a_model_without_acts_runs_phrases_only() 
     let rubric = write(
         dir.path(),
         "r.toml",
-        &format!(
-            "{HEAD}[[rule]]\nid = \"brush\"\nkind = \"forbidden\"\ndimension = \"compliance\"\nweight = 5\n\
-             examples = {{ en = [\"Not our department.\"] }}\n"
-        ),
+        &one_rule("brush", "examples = { en = [\"Not our department.\"] }\n"),
     );
     let o = convqa(&[
         "score",

@@ -27,8 +27,7 @@ Steps (each writes into --work and is skipped when its output exists; `--force` 
   package    OUT (default: models/convqa-mini): model.onnx, tokenizer.json, manifest.toml with
              the acts, thresholds and SHA-256, parity fixtures
 
-`data/acts/eval` takes part in none of these steps: `python training/acts.py report` and
-`convqa eval --acts` measure on it afterwards.
+`data/acts/eval` takes part in none of these steps: `convqa eval --acts` measures on it afterwards.
 """
 import argparse
 import glob
@@ -707,44 +706,11 @@ def args_version(base):
     return f"{major}.{int(minor) + 1}.0" if not base.get("acts") else base["version"]
 
 
-# ----------------------------------------------------------------------------------------------
-# report (evaluation only: data/acts/eval never feeds a choice)
-
-
-def cmd_report(args):
-    import tomllib
-    model_dir = args.out
-    with open(os.path.join(model_dir, "manifest.toml"), "rb") as f:
-        man = tomllib.load(f)
-    th = man["acts"]["threshold"]
-    tok = load_tokenizer(model_dir)
-    sess = ort_session(os.path.join(model_dir, "model.onnx"))
-    files = args.files or eval_files()
-    rows = act_rows(files)
-    a = act_scores(sess, tok, rows)
-    groups = {"zh-Hans": ("zh-Hans",), "zh-Hant+yue": ("zh-Hant", "yue"), "en": ("en",),
-              "mixed": ("mixed",), "all": ("zh-Hans", "zh-Hant", "yue", "en", "mixed")}
-    print(f"| act | " + " | ".join(groups) + " |")
-    print("|---|" + "---|" * len(groups))
-    for k, act in enumerate(ACTS):
-        cells = []
-        for langs in groups.values():
-            sel = [i for i, r in enumerate(rows) if r["lang"] in langs and r["mask"][k] > 0]
-            y = np.array([rows[i]["y"][k] for i in sel])
-            pred = np.array([a[i, k] >= th[act] for i in sel])
-            tp = int((pred & (y == 1)).sum())
-            npos, npred = int(y.sum()), int(pred.sum())
-            p = tp / npred if npred else float("nan")
-            r = tp / npos if npos else float("nan")
-            cells.append(f"P {p:.2f} R {r:.2f} (n+ {npos})")
-        print(f"| {act} | " + " | ".join(cells) + " |")
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("step", choices=["all", "base", "pool", "train", "export", "calibrate",
-                                     "package", "report"])
+                                     "package"])
     ap.add_argument("--work", default=os.path.join(paths.work_dir(), "acts"),
                     help="this script's folder (default: WORK/acts; WORK is $CONVQA_WORK or "
                          "target/training)")
@@ -773,10 +739,9 @@ def main():
                     help="added to each act's target precision when calibrating")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--force", action="store_true", help="redo the step even if its output exists")
-    ap.add_argument("files", nargs="*", help="report: labelled files (default data/acts/eval)")
     args = ap.parse_args()
     steps = {"base": cmd_base, "pool": cmd_pool, "train": cmd_train, "export": cmd_export,
-             "calibrate": cmd_calibrate, "package": cmd_package, "report": cmd_report}
+             "calibrate": cmd_calibrate, "package": cmd_package}
     if args.step == "all":
         for name in ["base", "pool", "train", "export", "calibrate", "package"]:
             steps[name](args)

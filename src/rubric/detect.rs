@@ -239,10 +239,12 @@ pub fn detect(
         }
         let n_phrase_hits = turn_hits.len();
         for (r, rule) in rubric.rules.iter().enumerate() {
-            let phrase_hit = turn_hits[..n_phrase_hits].iter().any(|h| h.rule as usize == r);
-            if phrase_hit
-                && turn_hits[..n_phrase_hits].iter().any(|h| h.rule as usize == r && !h.negated)
-            {
+            // (any hit of the rule, any hit not negated)
+            let (phrase_hit, counted) = turn_hits[..n_phrase_hits]
+                .iter()
+                .filter(|h| h.rule as usize == r)
+                .fold((false, false), |(_, counted), h| (true, counted || !h.negated));
+            if counted {
                 found.push(Detection { name: rule.id.clone(), detector: "phrase", score: None });
             }
             // a phrase decides its turn (a negated one too: the negation is the rule's reading)

@@ -167,10 +167,14 @@ struct CalibrationFile {
     threshold: f64,
     model_sha256: String,
     precision: Option<f64>,
-    /// What the calibration measured (documentation only).
+    /// What the calibration measured: accepted so the pasted line loads, read by people only.
+    #[allow(dead_code)]
     recall: Option<f64>,
+    #[allow(dead_code)]
     positives: Option<u32>,
+    #[allow(dead_code)]
     negatives: Option<u32>,
+    #[allow(dead_code)]
     labels: Option<String>,
 }
 
@@ -180,7 +184,6 @@ const EXAMPLE_KEYS: [&str; 6] = ["en", "zh", "zh_hant", "yue", "mixed", "any"];
 /// The rule's model and example detectors, validated.
 fn detectors(
     r: &RuleFile,
-    kind: RuleKind,
     speaker: SpeakerScope,
     err: &dyn Fn(&str, String) -> RubricError,
 ) -> Result<(Option<ModelDetector>, Option<ExampleDetector>), RubricError> {
@@ -227,7 +230,6 @@ fn detectors(
             Some(ModelDetector { act, threshold })
         }
     };
-    let _ = kind;
     let list = |field: &str, map: &BTreeMap<String, Vec<String>>| {
         let mut out = Vec::new();
         for (key, sentences) in map {
@@ -270,7 +272,6 @@ fn detectors(
                     format!("must be from 0 to 1, got {p}"),
                 ));
             }
-            let _ = (c.recall, c.positives, c.negatives, &c.labels);
             Some(Calibration {
                 threshold: c.threshold as f32,
                 model_sha256: c.model_sha256.to_ascii_lowercase(),
@@ -569,7 +570,7 @@ fn rules(files: &[RuleFile], source: &str) -> Result<Vec<Rule>, RubricError> {
             }
         };
         let phrases: Vec<String> = r.zh.iter().chain(&r.en).cloned().collect();
-        let (model, examples) = detectors(r, kind, speaker, &err)?;
+        let (model, examples) = detectors(r, speaker, &err)?;
         if phrases.is_empty() && model.is_none() && examples.is_none() {
             return Err(err(
                 "zh/en",
