@@ -119,7 +119,7 @@ pub enum RunError {
 pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
-    let sources = input::expand_inputs(&opts.inputs)?;
+    let sources = input::expand_inputs(&opts.inputs, &["jsonl"])?;
     output::prepare_dir(&opts.out)?;
 
     let pool = rayon::ThreadPoolBuilder::new()

@@ -32,6 +32,11 @@ impl<R: BufRead> LineReader<R> {
         &self.inner
     }
 
+    /// The wrapped reader, to read a whole document instead of lines.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
     /// The 1-based number of the line last returned.
     pub fn line_no(&self) -> u64 {
         self.line_no

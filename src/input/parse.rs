@@ -11,15 +11,39 @@ use crate::conversation::{Channel, Conversation, Origin, Speaker, Turn};
 /// Why an input record was rejected. The `Display` text is what `rejects.jsonl` carries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RejectReason {
-    InvalidUtf8 { byte: usize },
-    InvalidJson { column: usize, message: String },
+    InvalidUtf8 {
+        byte: usize,
+    },
+    InvalidJson {
+        column: usize,
+        message: String,
+    },
     NotAnObject,
-    MissingField { field: String },
-    InvalidField { field: String, message: String },
+    MissingField {
+        field: String,
+    },
+    InvalidField {
+        field: String,
+        message: String,
+    },
     EmptyTurns,
-    LineTooLong { bytes: u64, limit: usize },
-    TooManyTurns { turns: usize, limit: usize },
-    DuplicateId { first_seen: String },
+    LineTooLong {
+        bytes: u64,
+        limit: usize,
+    },
+    TooManyTurns {
+        turns: usize,
+        limit: usize,
+    },
+    DuplicateId {
+        first_seen: String,
+    },
+    /// A unit of another tool's export that is not that tool's shape (after the first unit of
+    /// a file, which stops the run instead).
+    WrongFormat {
+        found: String,
+        expected: &'static str,
+    },
 }
 
 impl RejectReason {
@@ -47,6 +71,7 @@ impl RejectReason {
             RejectReason::LineTooLong { .. } => "line_too_long",
             RejectReason::TooManyTurns { .. } => "too_many_turns",
             RejectReason::DuplicateId { .. } => "duplicate_id",
+            RejectReason::WrongFormat { .. } => "wrong_format",
         }
     }
 }
@@ -74,6 +99,9 @@ impl fmt::Display for RejectReason {
             }
             RejectReason::DuplicateId { first_seen } => {
                 write!(f, "conversation_id: duplicate of the conversation at {first_seen}")
+            }
+            RejectReason::WrongFormat { found, expected } => {
+                write!(f, "not the named format: expected {expected}; {found}")
             }
         }
     }

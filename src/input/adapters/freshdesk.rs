@@ -1,0 +1,19 @@
+//! PLACEHOLDER — being written (issue 18).
+
+use serde_json::Value;
+
+use super::{Adapted, AdapterOptions, Format, WrongFormat};
+use crate::conversation::Origin;
+
+pub fn adapt(
+    unit: &Value,
+    origin: &Origin,
+    _opts: &AdapterOptions,
+    _out: &mut Adapted,
+) -> Result<(), WrongFormat> {
+    Err(WrongFormat {
+        origin: origin.to_string(),
+        format: Format::Freshdesk,
+        found: format!("not yet supported ({})", super::kind_of(unit)),
+    })
+}
