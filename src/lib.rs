@@ -9,6 +9,7 @@
 //! out); [`run::run`] is the streaming batch job around it that the CLI calls.
 
 pub mod conversation;
+pub mod convert;
 pub mod eval;
 pub mod generate;
 pub mod input;

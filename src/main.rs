@@ -19,11 +19,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Score conversations (JSONL, one conversation a line) and write Parquet results.
+    /// Score conversations (JSONL, one conversation a line, or another tool's export with
+    /// --from) and write Parquet results.
     Score {
-        /// Input files, directories (every *.jsonl below them) or - for stdin.
+        /// Input files, directories (every *.jsonl below them, also .gz / .zst; with --from, the
+        /// format's files) or - for stdin.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
+        /// Read another tool's export directly, streamed, without converting it first.
+        #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
+        from: FormatArg,
+        #[command(flatten)]
+        adapter_args: AdapterArgs,
         /// Output directory (created if missing).
         #[arg(long, short)]
         out: PathBuf,
@@ -128,14 +135,18 @@ enum Command {
         #[command(flatten)]
         report_args: ReportArgs,
     },
-    /// Convert an export of another tool to convqa's JSONL schema (then `convqa score` it):
-    /// `messages-csv` is a CSV file with one row per message (see the README's Adapters).
+    /// Convert an export of another tool to convqa's JSONL schema (then `convqa score` it, or
+    /// score it directly with `convqa score --from FORMAT`); see the README's Adapters.
     Convert {
         /// The export's format.
         #[arg(value_enum)]
-        from: ConvertFrom,
-        /// The export file, or - for stdin.
-        input: PathBuf,
+        format: FormatArg,
+        /// Export files, folders (every matching .json / .jsonl / .csv below them, also .gz /
+        /// .zst, in sorted order) or - for stdin.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        #[command(flatten)]
+        adapter_args: AdapterArgs,
         /// Output JSONL file, or - for stdout (written atomically).
         #[arg(long, short)]
         out: PathBuf,
@@ -179,11 +190,105 @@ enum Command {
     },
 }
 
-/// Export formats `convqa convert` reads.
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum ConvertFrom {
+/// Export formats `convqa convert` and `convqa score --from` read.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FormatArg {
+    /// convqa's own JSONL schema (what `convqa score` reads by default).
+    Jsonl,
+    /// Amazon Connect chat transcripts (one contact per file) and Contact Lens chat analysis.
+    ConnectChat,
+    /// Zendesk Support: {"ticket", "comments", "users"} per JSON object or JSONL line.
+    Zendesk,
+    /// Intercom conversation objects (GET /conversations/{id}), per file or JSONL line.
+    Intercom,
+    /// Freshdesk: {"ticket", "conversations", "satisfaction_ratings"} per object or line.
+    Freshdesk,
+    /// LiveChat archives (list_archives items, one chat thread each).
+    Livechat,
+    /// WeCom chat archive: decrypted messages, one per line, grouped by participants and --gap.
+    WecomArchive,
     /// CSV, one row per message: conversation id, role, text, timestamp (+ agent, customer, …).
     MessagesCsv,
+    /// Any JSON export, read through a mapping file (--mapping FILE.toml).
+    Json,
+}
+
+impl FormatArg {
+    fn format(self) -> convqa::input::adapters::Format {
+        use convqa::input::adapters::Format;
+        match self {
+            FormatArg::Jsonl => Format::Jsonl,
+            FormatArg::ConnectChat => Format::ConnectChat,
+            FormatArg::Zendesk => Format::Zendesk,
+            FormatArg::Intercom => Format::Intercom,
+            FormatArg::Freshdesk => Format::Freshdesk,
+            FormatArg::Livechat => Format::Livechat,
+            FormatArg::WecomArchive => Format::WecomArchive,
+            FormatArg::MessagesCsv => Format::MessagesCsv,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
+/// What an adapter keeps.
+#[derive(clap::Args)]
+struct AdapterArgs {
+    /// Keep internal notes and agent-only whispers as system turns (dropped by default).
+    #[arg(long)]
+    keep_notes: bool,
+    /// wecom-archive: a silence longer than this between two messages of the same participants
+    /// starts a new conversation (`30m`, `2h`, `90s`).
+    #[arg(long, default_value = "30m", value_parser = parse_gap)]
+    gap: std::time::Duration,
+    /// json: the mapping file (JSON Pointer paths, role map, time format); examples in
+    /// data/adapters/mappings/.
+    #[arg(long)]
+    mapping: Option<PathBuf>,
+}
+
+impl AdapterArgs {
+    /// The adapter's options; an error is (exit code, message).
+    fn options(
+        &self,
+        format: convqa::input::adapters::Format,
+    ) -> Result<convqa::input::adapters::AdapterOptions, (u8, String)> {
+        use convqa::input::adapters::{AdapterOptions, Format, mapping::Mapping};
+        let mapping = match (&self.mapping, format) {
+            (Some(path), Format::Json) => Some(std::sync::Arc::new(
+                Mapping::load(path).map_err(|e| (exit::RUBRIC, e.to_string()))?,
+            )),
+            (None, Format::Json) => {
+                return Err((2, "the json format needs --mapping FILE.toml (examples in data/adapters/mappings/)".into()));
+            }
+            (Some(_), other) => {
+                return Err((2, format!("--mapping is for the json format, not {other}")));
+            }
+            (None, _) => None,
+        };
+        Ok(AdapterOptions { keep_notes: self.keep_notes, gap: self.gap, mapping })
+    }
+}
+
+/// `30m`, `2h`, `90s`, or a number of minutes.
+fn parse_gap(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "m"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration such as 30m, 2h or 90s, got {s:?}"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" | "min" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("unknown unit {unit:?} in {s:?}: use s, m or h")),
+    };
+    if secs == 0 {
+        return Err("the gap must be longer than 0".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 #[derive(Clone)]
@@ -451,8 +556,23 @@ fn main() -> ExitCode {
             incremental,
             report: with_report,
             report_args,
+            from,
+            adapter_args,
         } => {
             init_logging(quiet, verbose);
+            if from == FormatArg::MessagesCsv {
+                eprintln!(
+                    "convqa: error: score --from messages-csv: convert the CSV first (convqa convert messages-csv FILE --out FILE.jsonl)"
+                );
+                return ExitCode::from(2);
+            }
+            let adapter = match adapter_args.options(from.format()) {
+                Ok(a) => a,
+                Err((code, message)) => {
+                    eprintln!("convqa: error: {message}");
+                    return ExitCode::from(code);
+                }
+            };
             use convqa::progress::ProgressMode;
             let opts = RunOptions {
                 inputs,
@@ -472,6 +592,8 @@ fn main() -> ExitCode {
                 ort_lib: model_args.ort_lib,
                 redact: redact.0,
                 incremental,
+                format: from.format(),
+                adapter,
             };
             match run(&opts) {
                 Ok(summary) => {
@@ -553,9 +675,15 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Convert { from: ConvertFrom::MessagesCsv, input, out, rejects, quiet } => {
+        Command::Convert {
+            format: FormatArg::MessagesCsv, inputs, out, rejects, quiet, ..
+        } => {
             use convqa::input::messages_csv::convert_path;
-            match convert_path(&input, &out, rejects.as_deref()) {
+            let [input] = inputs.as_slice() else {
+                eprintln!("convqa: error: messages-csv converts one file at a time");
+                return ExitCode::from(2);
+            };
+            match convert_path(input, &out, rejects.as_deref()) {
                 Ok((c, rejects_at)) => {
                     if !quiet {
                         eprintln!(
@@ -573,6 +701,41 @@ fn main() -> ExitCode {
                 Err(e) => {
                     eprintln!("convqa: error: {e}");
                     ExitCode::from(if e.is_input() { exit::INPUT } else { exit::OUTPUT })
+                }
+            }
+        }
+        Command::Convert { format, inputs, out, rejects, quiet, adapter_args } => {
+            use convqa::convert::{ConvertError, ConvertOptions, convert};
+            let format = format.format();
+            let adapter = match adapter_args.options(format) {
+                Ok(a) => a,
+                Err((code, message)) => {
+                    eprintln!("convqa: error: {message}");
+                    return ExitCode::from(code);
+                }
+            };
+            let opts = ConvertOptions {
+                format,
+                inputs,
+                out: out.clone(),
+                rejects,
+                adapter,
+                max_line_bytes: convqa::input::DEFAULT_MAX_LINE_BYTES,
+                max_turns: convqa::input::DEFAULT_MAX_TURNS,
+            };
+            match convert(&opts) {
+                Ok(summary) => {
+                    if !quiet {
+                        eprintln!("{}", summary.closing_line(format, &out));
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("convqa: error: {e}");
+                    ExitCode::from(match e {
+                        ConvertError::Input(_) => exit::INPUT,
+                        ConvertError::Output(_) => exit::OUTPUT,
+                    })
                 }
             }
         }

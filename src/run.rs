@@ -52,6 +52,11 @@ pub struct RunOptions {
     /// The nightly layout: date partitions, unchanged conversations skipped, changed ones
     /// replaced (see [`crate::output::partitioned`]). Otherwise three flat files, replaced whole.
     pub incremental: bool,
+    /// The input's format: convqa's JSONL, or another tool's export read through its adapter
+    /// (`--from`).
+    pub format: crate::input::adapters::Format,
+    /// What the adapter keeps (`--keep-notes`, `--gap`, `--mapping`).
+    pub adapter: crate::input::adapters::AdapterOptions,
 }
 
 /// Where scored rows go: the flat files of one run, or the incremental partitioned store.
@@ -92,6 +97,8 @@ impl RunOptions {
             ort_lib: None,
             redact: Some(crate::redact::Redactor::default()),
             incremental: false,
+            format: crate::input::adapters::Format::Jsonl,
+            adapter: crate::input::adapters::AdapterOptions::default(),
         }
     }
 }
@@ -119,7 +126,7 @@ pub enum RunError {
 pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
-    let sources = input::expand_inputs(&opts.inputs, &["jsonl"])?;
+    let sources = input::expand_inputs(&opts.inputs, opts.format.extensions())?;
     output::prepare_dir(&opts.out)?;
 
     let pool = rayon::ThreadPoolBuilder::new()
@@ -168,7 +175,10 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         })
         .sum();
     let progress = crate::progress::Progress::new(opts.progress, total_bytes);
-    let reader = InputReader::new(sources, opts.max_line_bytes).with_max_turns(opts.max_turns);
+    let mut reader = InputReader::new(sources, opts.max_line_bytes).with_max_turns(opts.max_turns);
+    if opts.format != crate::input::adapters::Format::Jsonl {
+        reader = reader.with_format(opts.format, opts.adapter.clone());
+    }
     log::info!(
         "rubric {} {} ({} rules, {} phrases); model: {}; {} worker threads",
         engine.rubric.name,
@@ -259,6 +269,12 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         counts,
         rejects_by_code,
         inputs: reader.stats().to_vec(),
+        adapter: (opts.format != crate::input::adapters::Format::Jsonl).then(|| {
+            crate::output::AdapterInfo {
+                format: opts.format.name().to_string(),
+                counts: reader.adapter_counts(),
+            }
+        }),
         rubric: RubricInfo {
             name: rubric.name.clone(),
             version: rubric.version.clone(),

@@ -19,6 +19,27 @@ struct RejectRow<'a> {
     raw: std::borrow::Cow<'a, str>,
 }
 
+/// Writes one reject as a line of `rejects.jsonl` to any writer (`convqa convert` to stderr).
+pub fn write_reject_line(
+    out: &mut (impl Write + ?Sized),
+    r: &Reject,
+    redactor: Option<&crate::redact::Redactor>,
+) -> std::io::Result<()> {
+    let row = RejectRow {
+        file: &r.origin.file,
+        line: r.origin.line,
+        code: r.reason.code(),
+        field: r.reason.field(),
+        reason: r.reason.to_string(),
+        raw: match redactor {
+            Some(red) => red.redact(&r.raw).text.into(),
+            None => r.raw.as_str().into(),
+        },
+    };
+    serde_json::to_writer(&mut *out, &row)?;
+    out.write_all(b"\n")
+}
+
 pub struct RejectsWriter {
     out: BufWriter<AtomicFile>,
     count: u64,
@@ -34,22 +55,22 @@ impl RejectsWriter {
         Ok(RejectsWriter { out: BufWriter::new(AtomicFile::create(path)?), count: 0, redactor })
     }
 
+    /// Like [`RejectsWriter::create`], creating missing parent folders first.
+    pub fn create_with_parents(
+        path: &Path,
+        redactor: Option<crate::redact::Redactor>,
+    ) -> Result<RejectsWriter, OutputError> {
+        Ok(RejectsWriter {
+            out: BufWriter::new(super::create_with_parents(path)?),
+            count: 0,
+            redactor,
+        })
+    }
+
     pub fn write(&mut self, r: &Reject) -> Result<(), OutputError> {
-        let row = RejectRow {
-            file: &r.origin.file,
-            line: r.origin.line,
-            code: r.reason.code(),
-            field: r.reason.field(),
-            reason: r.reason.to_string(),
-            raw: match &self.redactor {
-                Some(red) => red.redact(&r.raw).text.into(),
-                None => r.raw.as_str().into(),
-            },
-        };
-        let path = self.out.get_ref().path().to_path_buf();
-        serde_json::to_writer(&mut self.out, &row)
-            .map_err(|e| OutputError::Io { path: path.clone(), source: e.into() })?;
-        self.out.write_all(b"\n").map_err(|source| OutputError::Io { path, source })?;
+        write_reject_line(&mut self.out, r, self.redactor.as_ref()).map_err(|source| {
+            OutputError::Io { path: self.out.get_ref().path().to_path_buf(), source }
+        })?;
         self.count += 1;
         Ok(())
     }

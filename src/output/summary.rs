@@ -44,6 +44,14 @@ pub struct StageSeconds {
     pub total_wall: f64,
 }
 
+/// `summary.json`'s `adapter`: how another tool's export was read.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdapterInfo {
+    pub format: String,
+    #[serde(flatten)]
+    pub counts: crate::input::adapters::AdapterCounts,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RubricInfo {
     pub name: String,
@@ -83,6 +91,9 @@ pub struct Summary {
     /// Rejects by reason code.
     pub rejects_by_code: std::collections::BTreeMap<String, u64>,
     pub inputs: Vec<SourceStats>,
+    /// With `--from FORMAT`: the format and what its adapter dropped and kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<AdapterInfo>,
     pub rubric: RubricInfo,
     /// Models used in scoring; empty with `--no-models`.
     pub models: Vec<ModelInfo>,

@@ -9,7 +9,16 @@ use crate::conversation::Origin;
 #[derive(Debug)]
 pub struct Mapping {}
 
+/// A mapping file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MappingError(String);
+
 impl Mapping {
+    pub fn load(path: &std::path::Path) -> Result<Mapping, MappingError> {
+        Err(MappingError(format!("{}: mappings are not supported yet", path.display())))
+    }
+
     pub fn adapt(
         &self,
         unit: &Value,

@@ -74,6 +74,15 @@ impl Format {
         }
     }
 
+    /// The file names a folder given as input is searched for (each also `.gz` / `.zst`).
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Format::Jsonl => &["jsonl"],
+            Format::MessagesCsv => &["csv"],
+            _ => &["json", "jsonl"],
+        }
+    }
+
     /// What a unit of this format looks like, for the message when a file is something else.
     pub fn expected(self) -> &'static str {
         match self {

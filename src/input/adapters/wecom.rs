@@ -153,8 +153,19 @@ impl Grouper {
         Grouper { gap, open: HashMap::new(), now: None, since_sweep: 0 }
     }
 
-    pub fn push(&mut self, m: Message, out: &mut Adapted) {
+    pub fn push(&mut self, mut m: Message, out: &mut Adapted) {
         self.now = Some(self.now.map_or(m.ts, |n| n.max(m.ts)));
+        if m.key.starts_with('~') {
+            // A bot writing to an external contact: it belongs to that contact's open chat.
+            if let Some((key, _)) = self
+                .open
+                .iter()
+                .filter(|(k, _)| k.ends_with(m.key.as_str()))
+                .max_by_key(|(_, g)| g.last)
+            {
+                m.key = key.clone();
+            }
+        }
         if let Some(group) = self.open.get_mut(&m.key) {
             if m.ts - group.last > self.gap {
                 let group = self.open.remove(&m.key).expect("present");

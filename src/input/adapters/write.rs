@@ -36,7 +36,7 @@ struct TurnLine<'a> {
 }
 
 /// Appends `c` as one JSON line (with its `\n`).
-pub fn write_jsonl(out: &mut impl Write, c: &Conversation) -> io::Result<()> {
+pub fn write_jsonl(out: &mut (impl Write + ?Sized), c: &Conversation) -> io::Result<()> {
     let time = |t: &chrono::DateTime<chrono::FixedOffset>| {
         t.to_rfc3339_opts(SecondsFormat::AutoSi, t.offset().local_minus_utc() == 0)
     };
