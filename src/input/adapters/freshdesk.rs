@@ -16,7 +16,7 @@
 //! - conversation_id = `ticket.id`; started_at = `ticket.created_at`; agent_id =
 //!   `responder_id` (`"unknown"` when unassigned, counted); customer_id = `requester_id`; tags =
 //!   `ticket.tags`; resolved = `status` 4 (resolved) or 5 (closed) → true, any other status →
-//!   false.
+//!   false, none without a status.
 //! - channel from `ticket.source`:
 //!
 //!   | source | Freshdesk name | channel |
@@ -25,6 +25,8 @@
 //!   | 3 | phone | phone |
 //!   | 7 and any other number | chat, social and messaging channels | chat |
 //!   | absent | — | email |
+//!
+//!   The source and the status may also be written by name (`"Phone"`, `"Closed"`).
 //!
 //! - csat from the first satisfaction rating's `ratings.default_question` (Freshdesk's 7-point
 //!   scale, ±103):
@@ -44,7 +46,7 @@ use serde_json::Value;
 
 use super::{
     Adapted, AdapterCounts, AdapterOptions, Builder, Format, WrongFormat, array_at, html, id_at,
-    id_text, invalid, missing, str_at, time, wrong,
+    id_text, missing, str_at, time, wrong,
 };
 use crate::conversation::{Channel, Conversation, Origin, Speaker};
 use crate::input::RejectReason;
@@ -84,6 +86,27 @@ pub fn channel_of(source: Option<i64>) -> Channel {
     }
 }
 
+/// `ticket.source` written as its name (a CSV export or a connector that resolved it).
+fn channel_named(name: &str) -> Channel {
+    match name.trim().to_ascii_lowercase().replace('_', " ").as_str() {
+        "email" | "portal" | "feedback widget" | "feedbackwidget" | "outbound email" => {
+            Channel::Email
+        }
+        "phone" => Channel::Phone,
+        _ => Channel::Chat,
+    }
+}
+
+/// `ticket.status` → resolved: 4 (resolved) or 5 (closed), as a number or by name.
+fn resolved_of(status: &Value) -> Option<bool> {
+    match status {
+        Value::String(name) if int_of(status).is_none() => {
+            Some(matches!(name.trim().to_ascii_lowercase().as_str(), "resolved" | "closed"))
+        }
+        other => int_of(other).map(|n| matches!(n, 4 | 5)),
+    }
+}
+
 /// A satisfaction rating's `default_question` (±103) → csat 1–5 (the table in the header).
 pub fn csat_of(default_question: i64) -> Option<u8> {
     match default_question {
@@ -113,7 +136,10 @@ fn convert(
     counts: &mut AdapterCounts,
 ) -> Result<Conversation, RejectReason> {
     let id = id_at(ticket, "id").ok_or_else(|| missing("ticket.id"))?;
-    let channel = channel_of(ticket.get("source").and_then(int_of));
+    let channel = match ticket.get("source") {
+        Some(Value::String(name)) if name.trim().parse::<i64>().is_err() => channel_named(name),
+        source => channel_of(source.and_then(int_of)),
+    };
     let mut b = Builder::new(id, channel, origin);
     let requester = id_at(ticket, "requester_id");
 
@@ -158,14 +184,7 @@ fn convert(
     c.agent_id = id_at(ticket, "responder_id").unwrap_or_default();
     c.customer_id = requester;
     c.tags = array_at(ticket, "tags").iter().filter_map(id_text).collect();
-    c.resolved = match ticket.get("status") {
-        None | Some(Value::Null) => None,
-        Some(s) => Some(matches!(
-            int_of(s)
-                .ok_or_else(|| invalid("ticket.status", format!("expected a number, got {s}")))?,
-            4 | 5
-        )),
-    };
+    c.resolved = ticket.get("status").and_then(resolved_of);
     c.csat = array_at(unit, "satisfaction_ratings")
         .first()
         .and_then(|r| r.pointer("/ratings/default_question"))
@@ -316,6 +335,8 @@ mod tests {
             (json!(4), Some(true)),
             (json!(5), Some(true)),
             (json!("5"), Some(true)),
+            (json!("Closed"), Some(true)),
+            (json!("Pending"), Some(false)),
             (Value::Null, None),
         ] {
             let mut u = unit(vec![]);
@@ -334,6 +355,9 @@ mod tests {
             (json!(3), Channel::Phone),
             (json!(7), Channel::Chat),
             (json!(13), Channel::Chat),
+            (json!("Phone"), Channel::Phone),
+            (json!("Outbound Email"), Channel::Email),
+            (json!("WhatsApp"), Channel::Chat),
             (Value::Null, Channel::Email),
         ] {
             let mut u = unit(vec![]);
