@@ -434,6 +434,15 @@ mod tests {
     }
 
     #[test]
+    fn parts_already_flattened_into_an_array_are_read_too() {
+        let mut u = unit(vec![]);
+        u["conversation_parts"] =
+            json!([part("1", "comment", Some("<p>Hi</p>"), 1741053700, admin())]);
+        let (c, _) = run(&u);
+        assert_eq!(speakers(&c), [Speaker::Customer, Speaker::Agent]);
+    }
+
+    #[test]
     fn a_unit_without_id_source_or_parts_is_the_wrong_format() {
         for key in ["id", "source", "conversation_parts"] {
             let mut u = unit(vec![]);

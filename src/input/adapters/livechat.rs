@@ -236,6 +236,16 @@ mod tests {
         ]));
         assert_eq!(speakers(&c), [Speaker::Customer, Speaker::System, Speaker::Agent]);
         assert_eq!(counts.bot_turns, 1);
+        // A user of another type, or an event without an author, is a bot too.
+        let mut u = unit(vec![
+            msg("e1", "bot@shop.example", "Hi! How can I help?", "2025-05-12T11:42:46Z"),
+            ev("e2", "message", None, Some("Chat rated"), "2025-05-12T11:42:47Z"),
+            msg("e3", TOM, "Where is my parcel?", "2025-05-12T11:42:48Z"),
+        ]);
+        u["users"].as_array_mut().unwrap().push(json!({"id": "bot@shop.example", "type": "bot"}));
+        let (c, counts) = run(&u);
+        assert_eq!(speakers(&c), [Speaker::System, Speaker::System, Speaker::Customer]);
+        assert_eq!(counts.bot_turns, 2);
     }
 
     #[test]
