@@ -32,13 +32,8 @@ use super::{
 use crate::conversation::{Channel, Conversation, Origin, Speaker};
 use crate::input::RejectReason;
 
-/// Adapts one conversation object, internal notes dropped.
-pub fn adapt(unit: &Value, origin: &Origin, out: &mut Adapted) -> Result<(), WrongFormat> {
-    adapt_with(unit, origin, &AdapterOptions::default(), out)
-}
-
-/// [`adapt`] with options: `keep_notes` keeps `note` parts as system turns.
-pub fn adapt_with(
+/// Adapts one unit; `keep_notes` keeps `note` parts as system turns.
+pub fn adapt(
     unit: &Value,
     origin: &Origin,
     opts: &AdapterOptions,
@@ -222,7 +217,7 @@ mod tests {
     fn run_with(unit: &Value, keep_notes: bool) -> (Conversation, AdapterCounts) {
         let mut out = Adapted::default();
         let opts = AdapterOptions { keep_notes, ..AdapterOptions::default() };
-        adapt_with(unit, &origin(), &opts, &mut out).unwrap();
+        adapt(unit, &origin(), &opts, &mut out).unwrap();
         match out.pieces.pop() {
             Some(Piece::Conversation(c)) => (*c, out.counts),
             other => panic!("expected a conversation, got {other:?}"),
@@ -299,7 +294,7 @@ mod tests {
         assert_eq!(counts.bot_turns, 1);
         let mut out = Adapted::default();
         let u = unit(vec![part("1", "comment", Some("x"), 1741053610, author("robot"))]);
-        adapt(&u, &origin(), &mut out).unwrap();
+        adapt(&u, &origin(), &AdapterOptions::default(), &mut out).unwrap();
         let Piece::Rejected(r) = &out.pieces[0] else { panic!("{:?}", out.pieces) };
         assert!(format!("{r:?}").contains("conversation_parts[0].author.type"), "{r:?}");
     }
@@ -347,7 +342,7 @@ mod tests {
         let bad = unit(vec![part("1", "comment", Some("ok"), 0, admin())]);
         let mut bad = bad;
         bad["conversation_parts"]["conversation_parts"][0]["created_at"] = json!("yesterday");
-        adapt(&bad, &origin(), &mut out).unwrap();
+        adapt(&bad, &origin(), &AdapterOptions::default(), &mut out).unwrap();
         let Piece::Rejected(r) = &out.pieces[0] else { panic!("{:?}", out.pieces) };
         assert!(format!("{r:?}").contains("conversation_parts[0].created_at"), "{r:?}");
     }
@@ -402,7 +397,7 @@ mod tests {
         assert_eq!(run(&u).0.csat, None);
         u["conversation_rating"] = json!({"rating": 7});
         let mut out = Adapted::default();
-        adapt(&u, &origin(), &mut out).unwrap();
+        adapt(&u, &origin(), &AdapterOptions::default(), &mut out).unwrap();
         assert!(matches!(out.pieces[0], Piece::Rejected(_)), "{:?}", out.pieces);
     }
 
@@ -448,12 +443,12 @@ mod tests {
             let mut u = unit(vec![]);
             u.as_object_mut().unwrap().remove(key);
             let mut out = Adapted::default();
-            let e = adapt(&u, &origin(), &mut out).unwrap_err();
+            let e = adapt(&u, &origin(), &AdapterOptions::default(), &mut out).unwrap_err();
             assert!(e.to_string().contains("not a intercom export"), "{e}");
             assert!(e.to_string().contains(&format!("without {key:?}")), "{e}");
         }
         let mut out = Adapted::default();
-        assert!(adapt(&json!([1, 2]), &origin(), &mut out).is_err());
+        assert!(adapt(&json!([1, 2]), &origin(), &AdapterOptions::default(), &mut out).is_err());
     }
 
     #[test]
@@ -465,7 +460,7 @@ mod tests {
         let mut counts = AdapterCounts::default();
         for line in include_str!("../../../data/adapters/intercom/zh.jsonl").lines() {
             let mut out = Adapted::default();
-            adapt(&serde_json::from_str(line).unwrap(), &origin(), &mut out).unwrap();
+            adapt(&serde_json::from_str(line).unwrap(), &origin(), &AdapterOptions::default(), &mut out).unwrap();
             assert!(matches!(out.pieces[..], [Piece::Conversation(_)]), "{line}: {:?}", out.pieces);
             counts += out.counts;
         }

@@ -34,13 +34,8 @@ use super::{
 use crate::conversation::{Channel, Conversation, Origin, Speaker};
 use crate::input::RejectReason;
 
-/// Adapts one archive item, whispers dropped.
-pub fn adapt(unit: &Value, origin: &Origin, out: &mut Adapted) -> Result<(), WrongFormat> {
-    adapt_with(unit, origin, &AdapterOptions::default(), out)
-}
-
-/// [`adapt`] with options: `keep_notes` keeps whispers (`visibility: "agents"`) as system turns.
-pub fn adapt_with(
+/// Adapts one unit; `keep_notes` keeps whispers (`visibility: "agents"`) as system turns.
+pub fn adapt(
     unit: &Value,
     origin: &Origin,
     opts: &AdapterOptions,
@@ -207,7 +202,7 @@ mod tests {
     fn run_with(unit: &Value, keep_notes: bool) -> (Conversation, AdapterCounts) {
         let mut out = Adapted::default();
         let opts = AdapterOptions { keep_notes, ..AdapterOptions::default() };
-        adapt_with(unit, &origin(), &opts, &mut out).unwrap();
+        adapt(unit, &origin(), &opts, &mut out).unwrap();
         match out.pieces.pop() {
             Some(Piece::Conversation(c)) => (*c, out.counts),
             other => panic!("expected a conversation, got {other:?}"),
@@ -361,14 +356,14 @@ mod tests {
             let mut u = unit(vec![]);
             u.as_object_mut().unwrap().remove(key);
             let mut out = Adapted::default();
-            let e = adapt(&u, &origin(), &mut out).unwrap_err();
+            let e = adapt(&u, &origin(), &AdapterOptions::default(), &mut out).unwrap_err();
             assert!(e.to_string().contains("not a livechat export"), "{e}");
             assert!(e.to_string().contains(&format!("without {key:?}")), "{e}");
         }
         let mut u = unit(vec![]);
         u["thread"].as_object_mut().unwrap().remove("events");
         let mut out = Adapted::default();
-        let e = adapt(&u, &origin(), &mut out).unwrap_err();
+        let e = adapt(&u, &origin(), &AdapterOptions::default(), &mut out).unwrap_err();
         assert!(e.to_string().contains("\"events\""), "{e}");
     }
 
@@ -381,7 +376,7 @@ mod tests {
         let mut counts = AdapterCounts::default();
         for line in include_str!("../../../data/adapters/livechat/zh.jsonl").lines() {
             let mut out = Adapted::default();
-            adapt(&serde_json::from_str(line).unwrap(), &origin(), &mut out).unwrap();
+            adapt(&serde_json::from_str(line).unwrap(), &origin(), &AdapterOptions::default(), &mut out).unwrap();
             assert!(matches!(out.pieces[..], [Piece::Conversation(_)]), "{line}: {:?}", out.pieces);
             counts += out.counts;
         }

@@ -228,9 +228,9 @@ pub fn adapt(
     match format {
         Format::ConnectChat => connect::adapt(unit, origin, &mut out)?,
         Format::Zendesk => zendesk::adapt(unit, origin, opts, &mut out)?,
-        Format::Intercom => intercom::adapt(unit, origin, &mut out)?,
+        Format::Intercom => intercom::adapt(unit, origin, opts, &mut out)?,
         Format::Freshdesk => freshdesk::adapt(unit, origin, opts, &mut out)?,
-        Format::Livechat => livechat::adapt(unit, origin, &mut out)?,
+        Format::Livechat => livechat::adapt(unit, origin, opts, &mut out)?,
         Format::WecomArchive => wecom::adapt(unit, origin, &mut out)?,
         Format::Json => {
             let mapping = opts.mapping.as_deref().expect("the json format is given a mapping");
