@@ -178,7 +178,7 @@ mod tests {
     use serde_json::json;
 
     fn utc(v: Value, f: &TimeFormat) -> String {
-        f.read(&v).unwrap().to_rfc3339()
+        f.read(&v).unwrap().with_timezone(&Utc).to_rfc3339()
     }
 
     #[test]
