@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub use atomic::AtomicFile;
 pub use parquet::{ParquetOutputs, conversations_batch, flags_batch, turns_batch};
 pub use partitioned::{IncrementalInfo, PartitionedOutputs};
-pub use rejects::RejectsWriter;
+pub use rejects::{RejectsWriter, write_reject};
 pub use summary::{Counts, ModelInfo, RubricInfo, StageSeconds, Summary};
 
 pub const CONVERSATIONS: &str = "conversations.parquet";

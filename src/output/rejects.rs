@@ -19,6 +19,26 @@ struct RejectRow<'a> {
     raw: std::borrow::Cow<'a, str>,
 }
 
+impl<'a> RejectRow<'a> {
+    fn new(r: &'a Reject, raw: std::borrow::Cow<'a, str>) -> Self {
+        RejectRow {
+            file: &r.origin.file,
+            line: r.origin.line,
+            code: r.reason.code(),
+            field: r.reason.field(),
+            reason: r.reason.to_string(),
+            raw,
+        }
+    }
+}
+
+/// Writes one reject as a `rejects.jsonl` line (with its `\n`) to any writer, its raw excerpt as
+/// it is (no redaction): `convqa convert`'s rejects.
+pub fn write_reject(out: &mut impl Write, r: &Reject) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &RejectRow::new(r, r.raw.as_str().into()))?;
+    out.write_all(b"\n")
+}
+
 pub struct RejectsWriter {
     out: BufWriter<AtomicFile>,
     count: u64,
@@ -35,17 +55,11 @@ impl RejectsWriter {
     }
 
     pub fn write(&mut self, r: &Reject) -> Result<(), OutputError> {
-        let row = RejectRow {
-            file: &r.origin.file,
-            line: r.origin.line,
-            code: r.reason.code(),
-            field: r.reason.field(),
-            reason: r.reason.to_string(),
-            raw: match &self.redactor {
-                Some(red) => red.redact(&r.raw).text.into(),
-                None => r.raw.as_str().into(),
-            },
+        let raw = match &self.redactor {
+            Some(red) => red.redact(&r.raw).text.into(),
+            None => r.raw.as_str().into(),
         };
+        let row = RejectRow::new(r, raw);
         let path = self.out.get_ref().path().to_path_buf();
         serde_json::to_writer(&mut self.out, &row)
             .map_err(|e| OutputError::Io { path: path.clone(), source: e.into() })?;
