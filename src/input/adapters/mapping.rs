@@ -1014,4 +1014,41 @@ mod tests {
         let e = Mapping::load(Path::new("/nope/m.toml")).unwrap_err().to_string();
         assert!(e.starts_with("/nope/m.toml: cannot read the mapping file"), "{e}");
     }
+
+    #[test]
+    fn the_input_reader_reads_the_fixtures_through_a_mapping_and_stops_on_the_wrong_file() {
+        use crate::input::{InputReader, Record, Source};
+        use std::sync::Arc;
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/adapters");
+        let read = |mapping: &str, files: &[&str]| {
+            let opts = super::super::AdapterOptions {
+                mapping: Some(Arc::new(shipped(mapping))),
+                ..Default::default()
+            };
+            let sources = files.iter().map(|f| Source::File(data.join(f))).collect();
+            let mut r = InputReader::new(sources, 1 << 20).with_format(Format::Json, opts);
+            let mut ids = Vec::new();
+            loop {
+                match r.next() {
+                    Ok(Some(Record::Conversation(c))) => ids.push(c.conversation_id),
+                    Ok(Some(Record::Rejected(rej))) => panic!("{rej:?}"),
+                    Ok(None) => return Ok((ids, r.adapter_counts())),
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        };
+        let (ids, counts) =
+            read("genesys-transcript.toml", &["genesys/call-en.json", "genesys/call-zh.json"])
+                .unwrap();
+        assert_eq!(ids.len(), 2);
+        assert_eq!((counts.converted, counts.bot_turns), (2, 2));
+        let (ids, _) = read("zendesk-chat.toml", &["zendesk-chat/chats.jsonl"]).unwrap();
+        assert_eq!(ids, ["2503.1234.QWERTY", "2503.5678.ASDFGH"]);
+        let e = read("zendesk-chat.toml", &["genesys/call-en.json"]).unwrap_err();
+        assert!(e.contains("call-en.json:1: not a json export"), "{e}");
+        assert!(
+            e.contains("zendesk-chat.toml's messages.path \"/history\" points at nothing"),
+            "{e}"
+        );
+    }
 }
