@@ -22,7 +22,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn sample(file: &str) -> Vec<Conversation> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/sample").join(file);
-    let mut reader = InputReader::new(expand_inputs(&[path]).unwrap(), 1 << 24);
+    let mut reader = InputReader::new(expand_inputs(&[path], &["jsonl"]).unwrap(), 1 << 24);
     let mut out = Vec::new();
     while let Some(r) = reader.next().unwrap() {
         if let Record::Conversation(c) = r {
@@ -74,8 +74,10 @@ fn stages(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(bytes));
         g.bench_function(*name, |b| {
             b.iter(|| {
-                let mut reader =
-                    InputReader::new(expand_inputs(std::slice::from_ref(&path)).unwrap(), 1 << 24);
+                let mut reader = InputReader::new(
+                    expand_inputs(std::slice::from_ref(&path), &["jsonl"]).unwrap(),
+                    1 << 24,
+                );
                 let mut n = 0;
                 while let Some(r) = reader.next().unwrap() {
                     n += matches!(r, Record::Conversation(_)) as usize;

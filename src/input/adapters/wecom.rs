@@ -155,11 +155,11 @@ impl Grouper {
 
     pub fn push(&mut self, m: Message, out: &mut Adapted) {
         self.now = Some(self.now.map_or(m.ts, |n| n.max(m.ts)));
-        if let Some(group) = self.open.get_mut(&m.key) {
-            if m.ts - group.last > self.gap {
-                let group = self.open.remove(&m.key).expect("present");
-                close(group, out);
-            }
+        if let Some(group) = self.open.get_mut(&m.key)
+            && m.ts - group.last > self.gap
+        {
+            let group = self.open.remove(&m.key).expect("present");
+            close(group, out);
         }
         let group = self
             .open
