@@ -74,8 +74,10 @@ fn stages(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(bytes));
         g.bench_function(*name, |b| {
             b.iter(|| {
-                let mut reader =
-                    InputReader::new(expand_inputs(std::slice::from_ref(&path), &["jsonl"]).unwrap(), 1 << 24);
+                let mut reader = InputReader::new(
+                    expand_inputs(std::slice::from_ref(&path), &["jsonl"]).unwrap(),
+                    1 << 24,
+                );
                 let mut n = 0;
                 while let Some(r) = reader.next().unwrap() {
                     n += matches!(r, Record::Conversation(_)) as usize;

@@ -207,11 +207,14 @@ fn a_messages_csv_export_converts_and_scores_and_its_bad_rows_are_rejected_with_
     let rejects: Vec<serde_json::Value> =
         rejects.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(rejects.len(), 2);
+    // the rejects are `convqa score`'s: {file, line, code, field, reason, raw}
     assert_eq!(
-        (rejects[0]["conversation_id"].as_str(), rejects[0]["line"].as_u64()),
-        (Some("T-1004"), Some(19))
+        (rejects[0]["line"].as_u64(), rejects[0]["code"].as_str(), rejects[0]["field"].as_str()),
+        (Some(19), Some("invalid_field"), Some("Sender Type"))
     );
+    assert!(rejects[0]["raw"].as_str().unwrap().starts_with("T-1004,"), "{}", rejects[0]);
     assert!(rejects[0]["reason"].as_str().unwrap().contains("\"robot\""));
+    assert!(rejects[0]["file"].as_str().unwrap().ends_with("messages.csv"));
     assert!(rejects[1]["reason"].as_str().unwrap().contains("sort the export"));
     // the output is convqa's schema: `score` takes every line
     let out = dir.path().join("out");

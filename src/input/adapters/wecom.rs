@@ -166,11 +166,11 @@ impl Grouper {
                 m.key = key.clone();
             }
         }
-        if let Some(group) = self.open.get_mut(&m.key) {
-            if m.ts - group.last > self.gap {
-                let group = self.open.remove(&m.key).expect("present");
-                close(group, out);
-            }
+        if let Some(group) = self.open.get_mut(&m.key)
+            && m.ts - group.last > self.gap
+        {
+            let group = self.open.remove(&m.key).expect("present");
+            close(group, out);
         }
         let group = self
             .open
