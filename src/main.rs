@@ -560,12 +560,6 @@ fn main() -> ExitCode {
             adapter_args,
         } => {
             init_logging(quiet, verbose);
-            if from == FormatArg::MessagesCsv {
-                eprintln!(
-                    "convqa: error: score --from messages-csv: convert the CSV first (convqa convert messages-csv FILE --out FILE.jsonl)"
-                );
-                return ExitCode::from(2);
-            }
             let adapter = match adapter_args.options(from.format()) {
                 Ok(a) => a,
                 Err((code, message)) => {
@@ -672,35 +666,6 @@ fn main() -> ExitCode {
                 Err(e) => {
                     eprintln!("convqa: error: {e}");
                     ExitCode::from(eval_exit_code(&e))
-                }
-            }
-        }
-        Command::Convert {
-            format: FormatArg::MessagesCsv, inputs, out, rejects, quiet, ..
-        } => {
-            use convqa::input::messages_csv::convert_path;
-            let [input] = inputs.as_slice() else {
-                eprintln!("convqa: error: messages-csv converts one file at a time");
-                return ExitCode::from(2);
-            };
-            match convert_path(input, &out, rejects.as_deref()) {
-                Ok((c, rejects_at)) => {
-                    if !quiet {
-                        eprintln!(
-                            "convqa: converted {} conversations from {} rows; left out {} rows \
-                             ({} conversations whole; reasons in {rejects_at}) -> {}",
-                            c.conversations,
-                            c.rows,
-                            c.rejected_rows,
-                            c.rejected_conversations,
-                            out.display()
-                        );
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("convqa: error: {e}");
-                    ExitCode::from(if e.is_input() { exit::INPUT } else { exit::OUTPUT })
                 }
             }
         }

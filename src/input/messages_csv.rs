@@ -18,7 +18,7 @@
 //!   which names an agent, and one with a CSAT outside 1–5.
 
 use std::collections::{HashSet, VecDeque};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
@@ -49,7 +49,7 @@ const REQUIRED: [&str; 4] = ["conversation_id", "speaker", "text", "ts"];
 
 /// A problem with the whole file: nothing can be converted.
 #[derive(Debug, thiserror::Error)]
-pub enum ConvertError {
+pub enum CsvError {
     #[error("{source_name}: not a readable CSV file: {message}")]
     Csv { source_name: String, message: String },
     #[error(
@@ -64,65 +64,14 @@ pub enum ConvertError {
     Output(#[from] crate::output::OutputError),
 }
 
-impl ConvertError {
+impl CsvError {
     /// Whether the input is at fault (not the output side).
     pub fn is_input(&self) -> bool {
         matches!(
             self,
-            ConvertError::Csv { .. }
-                | ConvertError::MissingColumn { .. }
-                | ConvertError::Open { .. }
+            CsvError::Csv { .. } | CsvError::MissingColumn { .. } | CsvError::Open { .. }
         )
     }
-}
-
-/// Where [`convert_path`] put the rejects.
-pub fn default_rejects_path(out: &std::path::Path) -> std::path::PathBuf {
-    out.with_extension("rejects.jsonl")
-}
-
-/// `convqa convert messages-csv INPUT --out OUT [--rejects FILE]`: `-` is stdin / stdout. The
-/// output and the rejects file are written atomically; with `--out -` and no rejects file the
-/// rejects go to stderr, otherwise beside the output ([`default_rejects_path`]). Rejects are
-/// lines of `convqa score`'s `rejects.jsonl`: `{file, line, code, field, reason, raw}`.
-pub fn convert_path(
-    input: &std::path::Path,
-    out: &std::path::Path,
-    rejects: Option<&std::path::Path>,
-) -> Result<(ConvertCounts, String), ConvertError> {
-    let dash = |p: &std::path::Path| p.as_os_str() == "-";
-    let reader: Box<dyn Read> = if dash(input) {
-        Box::new(std::io::stdin().lock())
-    } else {
-        Box::new(
-            std::fs::File::open(input)
-                .map_err(|source| ConvertError::Open { path: input.to_path_buf(), source })?,
-        )
-    };
-    let name = if dash(input) { "-".to_string() } else { input.display().to_string() };
-    let rejects_path = match (rejects, dash(out)) {
-        (Some(r), _) => Some(r.to_path_buf()),
-        (None, true) => None,
-        (None, false) => Some(default_rejects_path(out)),
-    };
-    let mut rejects_file =
-        rejects_path.as_deref().map(crate::output::create_with_parents).transpose()?;
-    let mut rejects_stderr = std::io::stderr().lock();
-    let rejects_out: &mut dyn Write = match &mut rejects_file {
-        Some(f) => f,
-        None => &mut rejects_stderr,
-    };
-    let mut rejects_out = std::io::BufWriter::new(rejects_out);
-    let counts = crate::output::write_file_or_stdout(out, |mut w| {
-        convert(std::io::BufReader::new(reader), &name, &mut w, &mut rejects_out)
-    })?;
-    rejects_out.flush()?;
-    drop(rejects_out);
-    if let Some(f) = rejects_file {
-        f.commit()?;
-    }
-    let where_ = rejects_path.map_or("stderr".to_string(), |p| p.display().to_string());
-    Ok((counts, where_))
 }
 
 /// What a conversion did.
@@ -162,14 +111,15 @@ pub fn timestamp(s: &str) -> Option<DateTime<FixedOffset>> {
 }
 
 /// Converts a messages CSV (`source_name` names it in rejects and errors) to JSONL conversations
-/// on `out` ([`crate::input::adapters::write_jsonl`]), one reject per line on `rejects`
-/// ([`crate::output::write_reject`]).
-pub fn convert<R: Read>(
+/// on `out`, one reject per line on `rejects` (what `convqa convert messages-csv` writes, for the
+/// tests below).
+#[cfg(test)]
+fn convert<R: Read>(
     input: R,
     source_name: &str,
-    out: &mut impl Write,
-    rejects: &mut impl Write,
-) -> Result<ConvertCounts, ConvertError> {
+    out: &mut impl std::io::Write,
+    rejects: &mut impl std::io::Write,
+) -> Result<ConvertCounts, CsvError> {
     let mut reader = CsvReader::new(input, source_name.into())?;
     while let Some(item) = reader.next()? {
         match item {
@@ -246,9 +196,9 @@ pub struct CsvReader<R: Read = Box<dyn Read + Send>> {
 impl<R: Read> CsvReader<R> {
     /// Reads the header row; a file without a required column is an error naming the accepted
     /// headers.
-    pub fn new(read: R, source_name: Arc<str>) -> Result<Self, ConvertError> {
+    pub fn new(read: R, source_name: Arc<str>) -> Result<Self, CsvError> {
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(read);
-        let csv_err = |e: csv::Error| ConvertError::Csv {
+        let csv_err = |e: csv::Error| CsvError::Csv {
             source_name: source_name.to_string(),
             message: e.to_string(),
         };
@@ -269,7 +219,7 @@ impl<R: Read> CsvReader<R> {
         for field in REQUIRED {
             if columns.0[Columns::slot(field)].is_none() {
                 let accepted = COLUMNS[Columns::slot(field)].1.join(", ");
-                return Err(ConvertError::MissingColumn {
+                return Err(CsvError::MissingColumn {
                     source_name: source_name.to_string(),
                     field,
                     accepted,
@@ -304,7 +254,7 @@ impl<R: Read> CsvReader<R> {
     /// The next conversation or reject, or `Ok(None)` at the end of the file. An error is a
     /// read failure of the input.
     #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Option<Result<Conversation, Reject>>, ConvertError> {
+    pub fn next(&mut self) -> Result<Option<Result<Conversation, Reject>>, CsvError> {
         loop {
             if let Some(item) = self.ready.pop_front() {
                 return Ok(Some(item));
@@ -328,7 +278,7 @@ impl<R: Read> CsvReader<R> {
 
     /// Reads one row into the pending conversation (finishing the one before when the id
     /// changes), or everything that is left at the end of the file.
-    fn read_row(&mut self) -> Result<(), ConvertError> {
+    fn read_row(&mut self) -> Result<(), CsvError> {
         match self.reader.read_byte_record(&mut self.record) {
             Ok(true) => {}
             Ok(false) => {
@@ -339,7 +289,7 @@ impl<R: Read> CsvReader<R> {
                 return Ok(());
             }
             Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
-                return Err(ConvertError::Csv {
+                return Err(CsvError::Csv {
                     source_name: self.source_name.to_string(),
                     message: e.to_string(),
                 });

@@ -42,6 +42,9 @@ pub enum InputError {
     StdinTwice,
     #[error(transparent)]
     WrongFormat(#[from] adapters::WrongFormat),
+    /// A CSV export without a required column, or not CSV at all.
+    #[error(transparent)]
+    Csv(messages_csv::CsvError),
 }
 
 /// An input line that could not be used, and why.

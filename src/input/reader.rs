@@ -19,6 +19,7 @@ use serde_json::Value;
 
 use super::adapters::{self, AdapterCounts, AdapterOptions, Format, Piece, WrongFormat, wecom};
 use super::lines::{Line, LineReader};
+use super::messages_csv::CsvReader;
 use super::sources::{self, Meter, Source};
 use super::{
     DEFAULT_MAX_TURNS, InputError, Record, Reject, RejectReason, SourceStats, parse_line,
@@ -34,12 +35,27 @@ pub const CHUNK_BYTES: usize = 32 << 20;
 struct Current {
     name: Arc<str>,
     index: usize,
-    lines: LineReader<Box<dyn BufRead + Send>>,
+    body: Body,
     meter: Meter,
     /// A `.json` file: one document, not one per line.
     document: bool,
     /// No unit of this source has been adapted yet (a wrong format then stops the run).
     first_unit: bool,
+}
+
+/// How an open source is read: by lines (JSONL, JSON documents) or as CSV rows.
+enum Body {
+    Lines(LineReader<Box<dyn BufRead + Send>>),
+    Csv(Box<CsvReader>),
+}
+
+impl Current {
+    fn lines(&mut self) -> &mut LineReader<Box<dyn BufRead + Send>> {
+        match &mut self.body {
+            Body::Lines(l) => l,
+            Body::Csv(_) => unreachable!("a CSV source is read by rows"),
+        }
+    }
 }
 
 /// One unit of an adapted format, read but not yet parsed.
@@ -107,7 +123,6 @@ impl InputReader {
 
     /// Reads another tool's export through its adapter.
     pub fn with_format(mut self, format: Format, options: AdapterOptions) -> Self {
-        assert!(format != Format::MessagesCsv, "messages-csv is read by its own reader");
         self.grouper = (format == Format::WecomArchive).then(|| wecom::Grouper::new(options.gap));
         self.format = format;
         self.options = options;
@@ -140,8 +155,10 @@ impl InputReader {
     /// the stats, not returned.
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Option<Record>, InputError> {
-        if self.format == Format::Jsonl {
-            return self.next_jsonl();
+        match self.format {
+            Format::Jsonl => return self.next_jsonl(),
+            Format::MessagesCsv => return self.next_csv(),
+            _ => {}
         }
         loop {
             if let Some(p) = self.pending.pop_front() {
@@ -159,11 +176,12 @@ impl InputReader {
                 return Ok(None);
             }
             let cur = self.current.as_mut().expect("a source is open");
-            let line_no = cur.lines.line_no() + 1;
+            let line_no = cur.lines().line_no() + 1;
             let origin = Origin { file: cur.name.clone(), line: line_no };
             let index = cur.index;
-            let line = cur.lines.next_line().map_err(|source| InputError::Read {
-                path: cur.name.to_string(),
+            let name = cur.name.clone();
+            let line = cur.lines().next_line().map_err(|source| InputError::Read {
+                path: name.to_string(),
                 line: line_no - 1,
                 source,
             })?;
@@ -186,6 +204,31 @@ impl InputReader {
                 }
             };
             return Ok(Some(self.admit(Pending { source: index, origin, item })));
+        }
+    }
+
+    fn next_csv(&mut self) -> Result<Option<Record>, InputError> {
+        loop {
+            if self.current.is_none() && !self.open_next()? {
+                return Ok(None);
+            }
+            let cur = self.current.as_mut().expect("a source is open");
+            let Body::Csv(csv) = &mut cur.body else { unreachable!("a CSV source") };
+            let index = cur.index;
+            let pending = match csv.next().map_err(InputError::Csv)? {
+                None => {
+                    self.counts += csv.adapter_counts();
+                    self.close_current();
+                    continue;
+                }
+                Some(Ok(conv)) => {
+                    Pending { source: index, origin: conv.origin.clone(), item: Ok(conv) }
+                }
+                Some(Err(r)) => {
+                    Pending { source: index, origin: r.origin, item: Err((r.reason, r.raw)) }
+                }
+            };
+            return Ok(Some(self.admit(pending)));
         }
     }
 
@@ -233,13 +276,19 @@ impl InputReader {
         };
         let opened = sources::open(&source)?;
         let name: Arc<str> = source.name().into();
+        let body = if self.format == Format::MessagesCsv {
+            let read: Box<dyn Read + Send> = opened.reader;
+            Body::Csv(Box::new(CsvReader::new(read, name.clone()).map_err(InputError::Csv)?))
+        } else {
+            Body::Lines(LineReader::new(opened.reader, self.max_line_bytes))
+        };
         self.stats.push(SourceStats { path: name.to_string(), ..SourceStats::default() });
         // A `.json` document is read whole, up to the same limit as a line.
         let document = self.format != Format::Jsonl && source.is_json_document();
         self.current = Some(Current {
             name,
             index: self.stats.len() - 1,
-            lines: LineReader::new(opened.reader, self.max_line_bytes),
+            body,
             meter: opened.meter,
             document,
             first_unit: true,
@@ -363,7 +412,7 @@ impl InputReader {
                 return Ok(None);
             }
             let mut buf = Vec::new();
-            let read = cur.lines.get_mut().by_ref().take(limit as u64 + 1).read_to_end(&mut buf);
+            let read = cur.lines().get_mut().by_ref().take(limit as u64 + 1).read_to_end(&mut buf);
             read.map_err(|source| InputError::Read {
                 path: cur.name.to_string(),
                 line: 0,
@@ -373,7 +422,7 @@ impl InputReader {
             let bytes = if buf.len() > limit {
                 // Skip the rest so the source's bytes are still all counted and hashed.
                 let mut rest = 0u64;
-                let sink = std::io::copy(cur.lines.get_mut(), &mut std::io::sink());
+                let sink = std::io::copy(cur.lines().get_mut(), &mut std::io::sink());
                 rest += sink.map_err(|source| InputError::Read {
                     path: cur.name.to_string(),
                     line: 0,
@@ -386,10 +435,11 @@ impl InputReader {
             return Ok(Some(Unit { source: cur.index, origin, bytes, document: true, first }));
         }
         loop {
-            let line_no = cur.lines.line_no() + 1;
+            let line_no = cur.lines().line_no() + 1;
             let origin = Origin { file: cur.name.clone(), line: line_no };
-            let line = cur.lines.next_line().map_err(|source| InputError::Read {
-                path: cur.name.to_string(),
+            let name = cur.name.clone();
+            let line = cur.lines().next_line().map_err(|source| InputError::Read {
+                path: name.to_string(),
                 line: line_no - 1,
                 source,
             })?;

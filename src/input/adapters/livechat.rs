@@ -376,7 +376,13 @@ mod tests {
         let mut counts = AdapterCounts::default();
         for line in include_str!("../../../data/adapters/livechat/zh.jsonl").lines() {
             let mut out = Adapted::default();
-            adapt(&serde_json::from_str(line).unwrap(), &origin(), &AdapterOptions::default(), &mut out).unwrap();
+            adapt(
+                &serde_json::from_str(line).unwrap(),
+                &origin(),
+                &AdapterOptions::default(),
+                &mut out,
+            )
+            .unwrap();
             assert!(matches!(out.pieces[..], [Piece::Conversation(_)]), "{line}: {:?}", out.pieces);
             counts += out.counts;
         }
