@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{AtomicFile, OutputError};
+use super::{AtomicFile, OutputError, Staged};
 use crate::input::SourceStats;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -94,11 +94,12 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn write(&self, path: &Path) -> Result<(), OutputError> {
-        let mut f = AtomicFile::create(path)?;
+    /// Writes the summary to a temporary file for the run's [`super::Transaction`].
+    pub fn stage(&self, path: &Path) -> Result<Staged, OutputError> {
         let io = |source| OutputError::Io { path: path.to_path_buf(), source };
+        let mut f = std::io::BufWriter::new(AtomicFile::create(path)?);
         serde_json::to_writer_pretty(&mut f, self).map_err(|e| io(e.into()))?;
         f.write_all(b"\n").map_err(io)?;
-        f.commit()
+        f.into_inner().map_err(|e| io(e.into_error()))?.finish()
     }
 }
