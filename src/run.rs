@@ -171,7 +171,10 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         })
         .collect();
     // held until the run returns: one run per output folder
+    let t = Instant::now();
     let _lock = output::open_store(&opts.out, opts.wait_lock)?;
+    let lock_time = t.elapsed();
+    let fsync_before = output::commit::fsync_seconds();
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
@@ -349,6 +352,8 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             rubric: stages.rubric.as_secs_f64(),
             score: stages.score.as_secs_f64(),
             write: write_time.as_secs_f64(),
+            fsync: output::commit::fsync_seconds() - fsync_before,
+            lock: lock_time.as_secs_f64(),
             total_wall: started.elapsed().as_secs_f64(),
         },
         outputs: if incremental.is_some() {

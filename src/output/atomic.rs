@@ -39,7 +39,9 @@ impl AtomicFile {
         let err = |source| OutputError::Io { path: path.clone(), source };
         self.tmp.flush().map_err(err)?;
         fault::point(|| format!("fsync {}", self.tmp.path().display())).map_err(err)?;
+        let t = std::time::Instant::now();
         self.tmp.as_file().sync_all().map_err(err)?;
+        super::commit::count_fsync(t.elapsed());
         let tmp = self.tmp.into_temp_path().keep().map_err(|e| err(e.error))?;
         Ok(Staged::new(tmp, path))
     }

@@ -133,11 +133,14 @@ impl Transaction {
         let io = |source| OutputError::Io { path: path.clone(), source };
         let mut file = std::io::BufWriter::new(super::AtomicFile::create(&path)?);
         serde_json::to_writer_pretty(&mut file, &journal).map_err(|e| io(e.into()))?;
-        file.into_inner().map_err(|e| io(e.into_error()))?.finish()?.persist()?; // the commit point
+        let mut staged_journal = file.into_inner().map_err(|e| io(e.into_error()))?.finish()?;
+        rename(&staged_journal.tmp, &path)?; // the commit point
+        staged_journal.settled = true;
         for s in &mut self.staged {
             s.settled = true; // the journal owns them now
         }
-        finish(&self.root, &journal.ops)
+        sync_dir(&self.root)
+            .and_then(|()| finish(&self.root, &journal.ops))
             .map_err(|e| OutputError::Unfinished { dir: self.root.clone(), source: Box::new(e) })
     }
 }
@@ -276,12 +279,25 @@ fn rename(from: &Path, to: &Path) -> Result<(), OutputError> {
         .map_err(|source| OutputError::Io { path: to.to_path_buf(), source })
 }
 
+static FSYNC_NANOS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub(crate) fn count_fsync(d: std::time::Duration) {
+    FSYNC_NANOS.fetch_add(d.as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Seconds this process has spent in fsync so far (files and folders), for `summary.json`.
+pub fn fsync_seconds() -> f64 {
+    FSYNC_NANOS.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9
+}
+
 /// Makes the folder's entries (renames, removals) durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), OutputError> {
     let io = |source| OutputError::Io { path: dir.to_path_buf(), source };
     fault::point(|| format!("fsync {}/", dir.display())).map_err(io)?;
+    let t = std::time::Instant::now();
     #[cfg(unix)]
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    count_fsync(t.elapsed());
     Ok(())
 }
 

@@ -316,8 +316,8 @@ fn rewrite_without(
         "turns" => TURNS_SCHEMA.clone(),
         _ => FLAGS_SCHEMA.clone(),
     };
-    let mut writer = TableWriter::create(path.to_path_buf(), &schema)?;
-    let mut rows = 0;
+    // created at the first row kept: a file left empty gets no temporary file at all
+    let mut writer: Option<TableWriter> = None;
     for batch in reader {
         let batch = batch.map_err(arrow)?;
         let col = batch.column_by_name("conversation_id").and_then(|c| c.as_string_opt::<i32>());
@@ -327,15 +327,15 @@ fn rewrite_without(
         let mask: BooleanArray =
             col.iter().map(|v| Some(!ids.contains(v.unwrap_or_default()))).collect();
         let batch = arrow_select::filter::filter_record_batch(&batch, &mask).map_err(arrow)?;
-        rows += batch.num_rows();
         if batch.num_rows() > 0 {
-            writer.write(Ok(batch))?;
+            let w = match &mut writer {
+                Some(w) => w,
+                None => writer.insert(TableWriter::create(path.to_path_buf(), &schema)?),
+            };
+            w.write(Ok(batch))?;
         }
     }
-    if rows == 0 {
-        return Ok(None); // the writer's temporary file is deleted
-    }
-    writer.finish().map(Some)
+    writer.map(TableWriter::finish).transpose()
 }
 
 /// Every part file of one table, for readers (the reports) of an incremental folder.

@@ -41,6 +41,11 @@ pub struct StageSeconds {
     pub score: f64,
     /// Wall-clock time building and writing outputs (on the writer thread, overlapping scoring).
     pub write: f64,
+    /// Of which fsyncs of the data files before the commit (the commit's own few, of the
+    /// journal and the folders, come after the summary is written).
+    pub fsync: f64,
+    /// Waiting for and taking the output folder's lock.
+    pub lock: f64,
     pub total_wall: f64,
 }
 
