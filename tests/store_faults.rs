@@ -228,10 +228,16 @@ impl Scenario {
         );
     }
 
-    /// `fail:k` at every point: exit 4, "No space left on device", old or new set.
+    /// `fail:k` at every fsync, rename and removal and at the first write of every file: exit
+    /// 4, "No space left on device", old or new set. (A file's later writes fail the same way
+    /// as its first: the error goes up the same path.)
     fn fail_everywhere(&self) {
         let points = self.points();
-        for k in 1..=points.len() {
+        let mut seen = std::collections::HashSet::new();
+        let ks: Vec<usize> = (1..=points.len())
+            .filter(|&k| !points[k - 1].starts_with("write") || seen.insert(&points[k - 1]))
+            .collect();
+        for k in ks {
             let out = self.fresh("fail");
             let o = command(&self.args, &out)
                 .env("CONVQA_FAULT", format!("fail:{k}"))
@@ -680,4 +686,63 @@ fn issue20_an_input_truncated_or_deleted_while_read_commits_nothing() {
         assert!(now == old, "{change}: the store changed: {:?}", diff(&now, &old));
         assert_eq!(temps(&out), Vec::<String>::new());
     }
+}
+
+/// `convqa verify`: 0 on a sound store; 9 naming each problem with its repair; `--repair`
+/// removes what a killed run left.
+#[test]
+fn issue20_verify_finds_what_is_wrong_and_says_how_to_repair_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    run_ok(&["score", s(&sample()), "--out", s(&out), "--incremental", "--no-models", "--quiet"]);
+    let verify = |extra: &[&str]| {
+        let o = convqa(&[&["verify", s(&out)], extra].concat()).output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, err) = verify(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("50 conversations") && err.contains("0 problems"), "{err}");
+
+    // a temporary file a killed run left: found, then removed by --repair
+    let tmp_file = out.join(".summary.json.AbC123.tmp");
+    std::fs::write(&tmp_file, "half").unwrap();
+    let (code, err) = verify(&[]);
+    assert_eq!(code, Some(9), "{err}");
+    assert!(err.contains("temporary file") && err.contains("--repair"), "{err}");
+    let (code, err) = verify(&["--repair"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!tmp_file.exists());
+
+    // a part file copied in by hand: its conversations are stored twice, the counts disagree
+    let date = partition_of(&out, "en-001");
+    let dir = out.join("conversations").join(&date);
+    let part = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let copy = dir.join("part-29990101T000000000Z.parquet");
+    std::fs::copy(&part, &copy).unwrap();
+    let (code, err) = verify(&[]);
+    assert_eq!(code, Some(9), "{err}");
+    assert!(err.contains("stored twice") && err.contains("en-001"), "{err}");
+    assert!(err.contains("no run manifest"), "{err}");
+    assert!(err.contains("run manifests added 50"), "{err}");
+    assert!(err.contains("repair: "), "{err}");
+    std::fs::remove_file(&copy).unwrap();
+
+    // a part file removed by hand: its turns and flags lose their conversations
+    std::fs::rename(&part, tmp.path().join("moved.parquet")).unwrap();
+    let (code, err) = verify(&[]);
+    assert_eq!(code, Some(9), "{err}");
+    assert!(err.contains("no conversations part file of the same name"), "{err}");
+    assert!(err.contains("re-run `convqa score --incremental"), "{err}");
+    std::fs::rename(tmp.path().join("moved.parquet"), &part).unwrap();
+
+    // a damaged file
+    std::fs::write(out.join("flags").join(&date).join(part.file_name().unwrap()), "not parquet")
+        .unwrap();
+    let (code, err) = verify(&[]);
+    assert_eq!(code, Some(9), "{err}");
+    assert!(err.contains("Parquet"), "{err}");
+
+    // not a store at all
+    let o = convqa(&["verify", s(tmp.path())]).output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
 }
