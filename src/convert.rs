@@ -5,7 +5,8 @@
 //! Guarantees: streamed (a chunk of units in memory, adapted in parallel); every conversation
 //! comes out either as a JSONL line or as a line of the rejects output (the format of
 //! `convqa score`'s `rejects.jsonl`: file, line, code, field, reason, raw); the output and the
-//! rejects file are each renamed into place only when the whole conversion succeeded.
+//! rejects file are renamed into place only when the whole conversion succeeded (the rejects
+//! first, then the output, one after the other).
 
 use std::path::{Path, PathBuf};
 
@@ -89,11 +90,13 @@ pub fn convert(opts: &ConvertOptions) -> Result<ConvertSummary, ConvertError> {
             }
         }
         w.flush().map_err(out_err)?;
+        // The rejects file is renamed into place just before the output is (both written and
+        // fsynced by then): a failed conversion changes neither.
+        if let Rejects::File(r) = rejects {
+            r.finish()?.persist()?;
+        }
         Ok::<_, ConvertError>(summary)
     })?;
-    if let Rejects::File(r) = rejects {
-        r.commit()?;
-    }
     summary.adapter = reader.adapter_counts();
     summary.inputs = reader.stats().to_vec();
     summary.rejects_at = rejects_path.map_or("stderr".to_string(), |p| p.display().to_string());

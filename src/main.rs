@@ -78,6 +78,8 @@ enum Command {
         report: bool,
         #[command(flatten)]
         report_args: ReportArgs,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Measure convqa on labelled files: the model on labelled turns (accuracy, macro-F1,
     /// confusion, flag precision/recall per task and language) and the rubric on labelled
@@ -134,6 +136,20 @@ enum Command {
         dir: PathBuf,
         #[command(flatten)]
         report_args: ReportArgs,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Check a `convqa score` output folder: no unfinished commit or leftover temporary file,
+    /// every part file readable, no conversation stored twice, counts equal to the run
+    /// manifests. Exit 0 when sound, 9 with each problem and how to repair it.
+    Verify {
+        /// The output folder of `convqa score`.
+        dir: PathBuf,
+        /// First finish an interrupted commit and remove leftover temporary files.
+        #[arg(long)]
+        repair: bool,
+        #[command(flatten)]
+        lock: LockArgs,
     },
     /// Convert an export of another tool to convqa's JSONL schema (then `convqa score` it, or
     /// score it directly with `convqa score --from FORMAT`); see the README's Adapters.
@@ -313,6 +329,21 @@ fn parse_redact(s: &str) -> Result<RedactArg, String> {
     }
 }
 
+/// Waiting for the output folder's lock (held by another convqa run).
+#[derive(clap::Args)]
+struct LockArgs {
+    /// When another convqa run holds the folder's lock, wait up to SECS seconds for it instead
+    /// of stopping at once with exit code 8.
+    #[arg(long, value_name = "SECS")]
+    wait_lock: Option<u64>,
+}
+
+impl LockArgs {
+    fn wait(&self) -> Option<std::time::Duration> {
+        self.wait_lock.map(std::time::Duration::from_secs)
+    }
+}
+
 /// Options of the reports (`convqa report`, `convqa score --report`).
 #[derive(clap::Args)]
 struct ReportArgs {
@@ -448,8 +479,9 @@ fn eval(
 }
 
 /// Writes the reports of `dir`; prints where, or the error. Returns the exit code.
-fn report(dir: &std::path::Path, args: &ReportArgs, quiet: bool) -> ExitCode {
-    match convqa::report::write_report(dir, &args.options()) {
+fn report(dir: &std::path::Path, args: &ReportArgs, lock: &LockArgs, quiet: bool) -> ExitCode {
+    let opts = convqa::report::ReportOptions { wait_lock: lock.wait(), ..args.options() };
+    match convqa::report::write_report(dir, &opts) {
         Ok(paths) => {
             if !quiet {
                 eprintln!(
@@ -464,7 +496,7 @@ fn report(dir: &std::path::Path, args: &ReportArgs, quiet: bool) -> ExitCode {
             eprintln!("convqa: error: {e}");
             ExitCode::from(match e {
                 convqa::report::ReportError::Load(_) => exit::INPUT,
-                convqa::report::ReportError::Output(_) => exit::OUTPUT,
+                convqa::report::ReportError::Output(e) => exit::output(&e),
             })
         }
     }
@@ -523,7 +555,53 @@ mod exit {
     pub const RUBRIC: u8 = 5;
     pub const MODEL: u8 = 6;
     pub const STRICT: u8 = 7;
+    pub const LOCKED: u8 = 8;
+    pub const UNSOUND: u8 = 9;
     pub const INTERNAL: u8 = 1;
+
+    /// 8 when another run holds the folder's lock, else 4.
+    pub fn output(e: &convqa::output::OutputError) -> u8 {
+        match e {
+            convqa::output::OutputError::Locked { .. } => LOCKED,
+            _ => OUTPUT,
+        }
+    }
+}
+
+/// `convqa verify`: prints what it found and how to repair it. Returns the exit code.
+fn verify(dir: &std::path::Path, repair: bool, lock: &LockArgs) -> ExitCode {
+    use convqa::output::verify::{VerifyError, verify};
+    match verify(dir, repair, lock.wait()) {
+        Ok(v) => {
+            for r in &v.repaired {
+                eprintln!("convqa: repaired: {r}");
+            }
+            for f in &v.findings {
+                eprintln!("convqa: problem: {}\n  repair: {}", f.problem, f.repair);
+            }
+            eprintln!(
+                "convqa: {} store {}: {} conversations in {} data files{}; {} problems",
+                v.layout,
+                dir.display(),
+                v.conversations,
+                v.data_files,
+                if v.layout == "incremental" {
+                    format!(", {} runs", v.runs)
+                } else {
+                    String::new()
+                },
+                v.findings.len()
+            );
+            if v.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(exit::UNSOUND) }
+        }
+        Err(e) => {
+            eprintln!("convqa: error: {e}");
+            ExitCode::from(match e {
+                VerifyError::NotAStore { .. } => exit::INPUT,
+                VerifyError::Output(e) => exit::output(&e),
+            })
+        }
+    }
 }
 
 /// The exit code of an `eval` or `calibrate` error.
@@ -558,6 +636,7 @@ fn main() -> ExitCode {
             report_args,
             from,
             adapter_args,
+            lock,
         } => {
             init_logging(quiet, verbose);
             let adapter = match adapter_args.options(from.format()) {
@@ -588,6 +667,7 @@ fn main() -> ExitCode {
                 incremental,
                 format: from.format(),
                 adapter,
+                wait_lock: lock.wait(),
             };
             match run(&opts) {
                 Ok(summary) => {
@@ -614,15 +694,15 @@ fn main() -> ExitCode {
                         }
                     }
                     if with_report {
-                        return report(&out, &report_args, quiet);
+                        return report(&out, &report_args, &lock, quiet);
                     }
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
                     eprintln!("convqa: error: {e}");
                     let code = match e {
-                        RunError::Input(_) => exit::INPUT,
-                        RunError::Output(_) => exit::OUTPUT,
+                        RunError::Input(_) | RunError::InputChanged { .. } => exit::INPUT,
+                        RunError::Output(e) => exit::output(&e),
                         RunError::Rubric(_) => exit::RUBRIC,
                         RunError::Model(_) => exit::MODEL,
                         RunError::Threads { .. } => exit::INTERNAL,
@@ -632,7 +712,8 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Report { dir, report_args } => report(&dir, &report_args, false),
+        Command::Report { dir, report_args, lock } => report(&dir, &report_args, &lock, false),
+        Command::Verify { dir, repair, lock } => verify(&dir, repair, &lock),
         Command::Calibrate { rubric, rule, labels, positive, precision, model_args } => {
             init_logging(false, false);
             let result = load_engine(

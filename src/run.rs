@@ -6,18 +6,22 @@
 //! the input size. Results are written in input order, so the output bytes are the same
 //! for any `--threads`. Rejected lines go to `rejects.jsonl`; the summary's counts always add up
 //! (`read = scored + rejected`).
+//!
+//! The run holds the output folder's lock from start to end, and puts all its files in place
+//! with one journaled commit after checking that no input file changed while it was read
+//! ([`crate::output::commit`]).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::conversation::Conversation;
 use crate::input::{self, InputError, InputReader, Record, Source};
 use crate::model::{ModelError, ModelStage};
 use crate::output::{
     self, Counts, ModelInfo, OutputError, ParquetOutputs, RejectsWriter, RubricInfo, StageSeconds,
-    Summary,
+    Summary, Transaction,
 };
 use crate::pipeline::{Engine, StageTimes, score_batch};
 use crate::rubric::{Rubric, RubricError};
@@ -57,6 +61,9 @@ pub struct RunOptions {
     pub format: crate::input::adapters::Format,
     /// What the adapter keeps (`--keep-notes`, `--gap`, `--mapping`).
     pub adapter: crate::input::adapters::AdapterOptions,
+    /// How long to wait for the output folder's lock when another run holds it; `None` fails at
+    /// once ([`OutputError::Locked`]).
+    pub wait_lock: Option<Duration>,
 }
 
 /// Where scored rows go: the flat files of one run, or the incremental partitioned store.
@@ -73,10 +80,18 @@ impl Sink {
         }
     }
 
-    fn commit(self) -> Result<Option<crate::output::IncrementalInfo>, OutputError> {
+    fn stage(
+        self,
+        tx: &mut Transaction,
+    ) -> Result<Option<crate::output::IncrementalInfo>, OutputError> {
         match self {
-            Sink::Flat(p) => p.commit().map(|()| None),
-            Sink::Partitioned(p) => p.commit().map(Some),
+            Sink::Flat(p) => {
+                for staged in p.finish()? {
+                    tx.add(staged);
+                }
+                Ok(None)
+            }
+            Sink::Partitioned(p) => p.stage(tx).map(Some),
         }
     }
 }
@@ -99,6 +114,7 @@ impl RunOptions {
             incremental: false,
             format: crate::input::adapters::Format::Jsonl,
             adapter: crate::input::adapters::AdapterOptions::default(),
+            wait_lock: None,
         }
     }
 }
@@ -120,6 +136,33 @@ pub enum RunError {
         "{origin}: rejected ({code}): {reason}; --strict stops at the first rejected line and keeps the previous outputs"
     )]
     Strict { origin: String, code: &'static str, reason: String },
+    #[error(
+        "{path}: {what} while the run read it, so the scores would match no version of it; \
+         nothing was committed, the previous outputs stay: re-run once the file is complete"
+    )]
+    InputChanged { path: PathBuf, what: String },
+}
+
+/// An input file's size and modification time (`None`: gone), to notice a change during the run.
+type FileState = Option<(u64, Option<SystemTime>)>;
+
+fn file_state(path: &Path) -> FileState {
+    std::fs::metadata(path).ok().map(|m| (m.len(), m.modified().ok()))
+}
+
+/// Fails if an input file was deleted, truncated, extended or rewritten since the run started.
+fn check_inputs_unchanged(before: &[(PathBuf, FileState)]) -> Result<(), RunError> {
+    for (path, was) in before {
+        let what = match (was, file_state(path)) {
+            (Some(_), None) => "deleted",
+            (Some((a, _)), Some((b, _))) if b < *a => "truncated",
+            (Some((a, _)), Some((b, _))) if b > *a => "extended",
+            (Some((_, t)), Some((_, u))) if *t != u => "rewritten",
+            _ => continue,
+        };
+        return Err(RunError::InputChanged { path: path.clone(), what: what.into() });
+    }
+    Ok(())
 }
 
 /// Runs the whole job and returns its summary (also written to `summary.json`).
@@ -127,7 +170,18 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
     let sources = input::expand_inputs(&opts.inputs, opts.format.extensions())?;
-    output::prepare_dir(&opts.out)?;
+    let inputs_before: Vec<(PathBuf, FileState)> = sources
+        .iter()
+        .filter_map(|s| match s {
+            Source::File(p) => Some((p.clone(), file_state(p))),
+            Source::Stdin => None,
+        })
+        .collect();
+    // held until the run returns: one run per output folder
+    let t = Instant::now();
+    let _lock = output::open_store(&opts.out, opts.wait_lock)?;
+    let lock_time = t.elapsed();
+    let fsync_before = output::commit::fsync_seconds();
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
@@ -256,8 +310,9 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     counts.blank_lines = reader.stats().iter().map(|s| s.blank_lines).sum();
     counts.read = reader.stats().iter().map(|s| s.lines).sum::<u64>() - counts.blank_lines;
     debug_assert_eq!(counts.read, counts.scored + counts.rejected, "every line accounted for");
-    let incremental = parquet.commit()?;
-    rejects.commit()?;
+    let mut tx = Transaction::new(&opts.out);
+    let incremental = parquet.stage(&mut tx)?;
+    tx.add(rejects.finish()?);
     write_time += t.elapsed();
 
     let rubric = &engine.rubric;
@@ -313,6 +368,8 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             rubric: stages.rubric.as_secs_f64(),
             score: stages.score.as_secs_f64(),
             write: write_time.as_secs_f64(),
+            fsync: output::commit::fsync_seconds() - fsync_before,
+            lock: lock_time.as_secs_f64(),
             total_wall: started.elapsed().as_secs_f64(),
         },
         outputs: if incremental.is_some() {
@@ -336,9 +393,11 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         let runs = opts.out.join("_runs");
         std::fs::create_dir_all(&runs)
             .map_err(|source| OutputError::CreateDir { path: runs.clone(), source })?;
-        summary.write(&runs.join(format!("{}.json", info.run_id)))?;
+        tx.add(summary.stage(&runs.join(format!("{}.json", info.run_id)))?);
     }
-    summary.write(&opts.out.join(output::SUMMARY))?;
+    tx.add(summary.stage(&opts.out.join(output::SUMMARY))?);
+    check_inputs_unchanged(&inputs_before)?;
+    tx.commit()?;
     Ok(summary)
 }
 

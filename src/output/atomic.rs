@@ -1,12 +1,13 @@
 //! A file that appears at its final path only when committed: temp file in the same directory,
-//! fsync, rename.
+//! fsync, rename. A run's files are [`AtomicFile::finish`]ed first and renamed together by a
+//! [`super::Transaction`]; a one-file command [`AtomicFile::commit`]s its file alone.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use tempfile::NamedTempFile;
 
-use super::OutputError;
+use super::{OutputError, Staged, fault};
 
 pub struct AtomicFile {
     tmp: NamedTempFile,
@@ -31,14 +32,23 @@ impl AtomicFile {
         &self.path
     }
 
-    /// Flushes to disk and renames over the final path.
-    pub fn commit(mut self) -> Result<(), OutputError> {
-        let err = |source| OutputError::Io { path: self.path.clone(), source };
-        self.tmp.flush().map_err(err)?;
-        self.tmp.as_file().sync_all().map_err(err)?;
+    /// Flushes to disk (fsync) and keeps the temporary file for a [`super::Transaction`] to
+    /// rename; the final path does not change yet.
+    pub fn finish(mut self) -> Result<Staged, OutputError> {
         let path = self.path.clone();
-        self.tmp.persist(&path).map_err(|e| OutputError::Io { path, source: e.error })?;
-        Ok(())
+        let err = |source| OutputError::Io { path: path.clone(), source };
+        self.tmp.flush().map_err(err)?;
+        fault::point(|| format!("fsync {}", self.tmp.path().display())).map_err(err)?;
+        let t = std::time::Instant::now();
+        self.tmp.as_file().sync_all().map_err(err)?;
+        super::commit::count_fsync(t.elapsed());
+        let tmp = self.tmp.into_temp_path().keep().map_err(|e| err(e.error))?;
+        Ok(Staged::new(tmp, path))
+    }
+
+    /// Flushes to disk and renames over the final path (one file alone).
+    pub fn commit(self) -> Result<(), OutputError> {
+        self.finish()?.persist()
     }
 }
 
@@ -57,6 +67,7 @@ fn readable_by_all() -> std::fs::Permissions {
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        fault::point(|| format!("write {}", self.tmp.path().display()))?;
         self.tmp.write(buf)
     }
 

@@ -1,19 +1,28 @@
 //! Writing results: `conversations.parquet`, `turns.parquet`, `flags.parquet` (zstd),
 //! `rejects.jsonl` and `summary.json`.
 //!
-//! Every file is written to a temporary file in the output directory and renamed into place only
-//! when the whole run succeeded, data files first and the summary last: a crashed or failed run
-//! leaves the previous complete outputs (or none), never a partial file at a final path.
+//! Every file is written to a temporary file in the output directory, fsynced, and renamed into
+//! place with the run's other files only when the whole run succeeded, through a journal
+//! ([`commit`]): a crashed or failed run leaves the previous complete outputs (or none), never a
+//! partial file at a final path nor files of two runs. One run at a time holds the folder's lock
+//! ([`lock`]).
 
 mod atomic;
+pub mod commit;
+pub mod fault;
+pub mod lock;
 pub(crate) mod parquet;
 pub mod partitioned;
 mod rejects;
 mod summary;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub use atomic::AtomicFile;
+pub use commit::{Staged, Transaction};
+pub use lock::StoreLock;
 pub use parquet::{ParquetOutputs, conversations_batch, flags_batch, turns_batch};
 pub use partitioned::{IncrementalInfo, PartitionedOutputs};
 pub use rejects::{RejectsWriter, write_reject_line};
@@ -36,6 +45,19 @@ pub enum OutputError {
     Parquet { path: PathBuf, source: ::parquet::errors::ParquetError },
     #[error("{path}: cannot build record batch: {source}")]
     Arrow { path: PathBuf, source: arrow_schema::ArrowError },
+    #[error(
+        "{dir}: in use by another convqa run ({holder}){waited_for}; wait for it to end, or pass \
+         --wait-lock SECS to wait up to SECS seconds",
+        waited_for = if *waited > 0 { format!(" after waiting {waited} s") } else { String::new() }
+    )]
+    Locked { dir: PathBuf, holder: String, waited: u64 },
+    #[error("{path}: {message}")]
+    Journal { path: PathBuf, message: String },
+    #[error(
+        "{source}; the run is committed but not all of it is in place yet: the next \
+         `convqa score`, `convqa report` or `convqa verify --repair` on {dir} finishes it"
+    )]
+    Unfinished { dir: PathBuf, source: Box<OutputError> },
 }
 
 /// An [`AtomicFile`] at `path`, its missing parent directories created first.
@@ -75,28 +97,18 @@ pub fn write_file_or_stdout<T, E: From<OutputError>>(
     Ok(t)
 }
 
-/// Creates the output directory if needed, and removes temporary files a killed earlier run
-/// left behind (`.conversations.parquet.XXXXXX.tmp`, ...). One run per output directory at a
-/// time: a second concurrent run would lose its temporary files here.
-pub fn prepare_dir(dir: &Path) -> Result<(), OutputError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|source| OutputError::CreateDir { path: dir.to_path_buf(), source })?;
-    remove_stale_temps(dir)
-}
-
-/// Removes `.NAME.*.tmp` files in `dir` (what [`AtomicFile`] creates), for any NAME.
-pub fn remove_stale_temps(dir: &Path) -> Result<(), OutputError> {
-    let io = |source| OutputError::Io { path: dir.to_path_buf(), source };
-    for entry in std::fs::read_dir(dir).map_err(io)? {
-        let entry = entry.map_err(io)?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.')
-            && name.ends_with(".tmp")
-            && entry.file_type().map_err(io)?.is_file()
-        {
-            std::fs::remove_file(entry.path()).map_err(io)?;
-        }
+/// Opens an output folder for writing: creates it, takes its lock (waiting up to `wait`),
+/// finishes a commit a killed run left, then removes the temporary files of runs that were
+/// killed or failed before their commit point. Only the lock holder removes temporary files, so
+/// a live run never loses its own. Hold the returned lock until the run's commit is done.
+pub fn open_store(dir: &Path, wait: Option<Duration>) -> Result<StoreLock, OutputError> {
+    let lock = StoreLock::acquire(dir, wait)?;
+    commit::recover(dir)?;
+    for tmp in commit::stale_temps(dir)? {
+        log::info!("removing {}, left by a run that did not commit", tmp.display());
+        fault::point(|| format!("remove {}", tmp.display()))
+            .and_then(|()| std::fs::remove_file(&tmp))
+            .map_err(|source| OutputError::Io { path: tmp.clone(), source })?;
     }
-    Ok(())
+    Ok(lock)
 }

@@ -17,7 +17,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::{AtomicFile, OutputError};
+use super::{AtomicFile, OutputError, Staged};
 use crate::score::ConversationScore;
 
 /// Rows per Parquet row group (memory per open writer is bounded by this).
@@ -323,11 +323,12 @@ impl TableWriter {
             .map_err(|source| OutputError::Parquet { path: self.path.clone(), source })
     }
 
-    pub(crate) fn commit(self) -> Result<(), OutputError> {
+    /// Writes the footer and fsyncs; the final path does not change yet.
+    pub(crate) fn finish(self) -> Result<Staged, OutputError> {
         let path = self.path;
         let file =
             self.writer.into_inner().map_err(|source| OutputError::Parquet { path, source })?;
-        file.commit()
+        file.finish()
     }
 
     /// Estimated bytes held for the row group in progress.
@@ -343,11 +344,12 @@ impl TableWriter {
     }
 }
 
-/// Writes one record batch as a complete Parquet file (temp file + rename).
-pub(crate) fn write_table(path: &Path, batch: RecordBatch) -> Result<(), OutputError> {
+/// Writes one record batch as a complete Parquet temporary file, fsynced, for a
+/// [`super::Transaction`] to put in place.
+pub(crate) fn stage_table(path: &Path, batch: RecordBatch) -> Result<Staged, OutputError> {
     let mut w = TableWriter::create(path.to_path_buf(), batch.schema_ref())?;
     w.write(Ok(batch))?;
-    w.commit()
+    w.finish()
 }
 
 /// The three Parquet tables of a run, written batch by batch, committed together.
@@ -402,11 +404,10 @@ impl ParquetOutputs {
         self.flags.flush()
     }
 
-    /// Finishes all three files and renames them into place.
-    pub fn commit(self) -> Result<(), OutputError> {
-        self.conversations.commit()?;
-        self.turns.commit()?;
-        self.flags.commit()
+    /// Finishes all three files (footer, fsync) for a [`super::Transaction`] to put in place
+    /// together.
+    pub fn finish(self) -> Result<[Staged; 3], OutputError> {
+        Ok([self.conversations.finish()?, self.turns.finish()?, self.flags.finish()?])
     }
 }
 

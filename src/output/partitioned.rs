@@ -16,10 +16,11 @@
 //!   old rows (its conversation, turns and flags) are removed from the older part files, which
 //!   are rewritten (or deleted when empty).
 //!
-//! Every file is written atomically (temp + rename). Older part files are rewritten before this
-//! run's files appear, so a killed run can leave a changed conversation missing until the next
-//! run, never twice; re-running the same input repairs any interrupted run. A conversation whose
-//! start date changed lands in its new date partition and the old partition keeps the old
+//! A run's new part files, the rewritten older ones and the removals of emptied ones are put in
+//! place by one journaled [`Transaction`]: a killed or failed run leaves the store as it was
+//! before the run or, once the journal is written, as it is after it (the next run finishes the
+//! journal first), so a changed conversation is never missing nor stored twice. A conversation
+//! whose start date changed lands in its new date partition and the old partition keeps the old
 //! version (lookups are per partition, to keep memory bounded by the dates a run touches).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -31,10 +32,10 @@ use chrono::NaiveDate;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::OutputError;
 use super::parquet::{
     CONVERSATIONS_SCHEMA, FLAGS_SCHEMA, ParquetOutputs, TURNS_SCHEMA, TableWriter,
 };
+use super::{OutputError, Transaction};
 use crate::score::ConversationScore;
 
 /// The three tables' folder names under the output directory.
@@ -110,7 +111,7 @@ fn part_files(dir: &Path) -> Result<Vec<String>, OutputError> {
 }
 
 /// Reads the named string columns of a Parquet file.
-fn read_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<String>>, OutputError> {
+pub(crate) fn read_columns(path: &Path, columns: &[&str]) -> Result<Vec<Vec<String>>, OutputError> {
     let file = std::fs::File::open(path).map_err(io_err(path))?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq_err(path))?;
     let mask = ProjectionMask::columns(builder.parquet_schema(), columns.iter().copied());
@@ -158,12 +159,6 @@ impl PartitionedOutputs {
 
     fn partition(&mut self, date: NaiveDate) -> Result<&mut Partition, OutputError> {
         if !self.partitions.contains_key(&date) {
-            for t in TABLES {
-                let d = partition_dir(&self.root, t, date);
-                if d.is_dir() {
-                    super::remove_stale_temps(&d)?; // left by a killed run
-                }
-            }
             let dir = partition_dir(&self.root, "conversations", date);
             let mut stored = HashMap::new();
             for name in part_files(&dir)? {
@@ -253,8 +248,10 @@ impl PartitionedOutputs {
         Ok(())
     }
 
-    /// Removes replaced conversations from older part files, then puts this run's files in place.
-    pub fn commit(mut self) -> Result<IncrementalInfo, OutputError> {
+    /// Stages this run's part files and the older part files rewritten without the replaced
+    /// conversations (or their removal, when nothing is left) into `tx`: nothing final changes
+    /// until `tx` commits.
+    pub fn stage(mut self, tx: &mut Transaction) -> Result<IncrementalInfo, OutputError> {
         let root = self.root.clone();
         let rel = |p: &Path| p.strip_prefix(&root).unwrap_or(p).display().to_string();
         for (date, p) in &mut self.partitions {
@@ -264,17 +261,24 @@ impl PartitionedOutputs {
                     if !path.exists() {
                         continue;
                     }
-                    if rewrite_without(&path, table, ids)? {
-                        self.info.files_rewritten.push(rel(&path));
-                    } else {
-                        self.info.files_removed.push(rel(&path));
+                    match rewrite_without(&path, table, ids)? {
+                        Some(staged) => {
+                            tx.add(staged);
+                            self.info.files_rewritten.push(rel(&path));
+                        }
+                        None => {
+                            tx.remove(path.clone());
+                            self.info.files_removed.push(rel(&path));
+                        }
                     }
                 }
             }
         }
         for (date, p) in std::mem::take(&mut self.partitions) {
             if let Some(w) = p.writer {
-                w.commit()?;
+                for staged in w.finish()? {
+                    tx.add(staged);
+                }
                 for table in TABLES {
                     self.info
                         .files_added
@@ -284,11 +288,23 @@ impl PartitionedOutputs {
         }
         Ok(self.info)
     }
+
+    /// [`PartitionedOutputs::stage`] and commit on its own (no summary, no run manifest).
+    pub fn commit(self) -> Result<IncrementalInfo, OutputError> {
+        let mut tx = Transaction::new(&self.root.clone());
+        let info = self.stage(&mut tx)?;
+        tx.commit()?;
+        Ok(info)
+    }
 }
 
-/// Rewrites a part file without the rows of `ids`, batch by batch (bounded memory); removes it
-/// when nothing is left. Returns whether the file still exists.
-fn rewrite_without(path: &Path, table: &str, ids: &HashSet<String>) -> Result<bool, OutputError> {
+/// Writes a part file without the rows of `ids` to a staged temporary file, batch by batch
+/// (bounded memory); `None` when nothing is left (the file is to be removed).
+fn rewrite_without(
+    path: &Path,
+    table: &str,
+    ids: &HashSet<String>,
+) -> Result<Option<super::Staged>, OutputError> {
     let file = std::fs::File::open(path).map_err(io_err(path))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(pq_err(path))?
@@ -300,8 +316,8 @@ fn rewrite_without(path: &Path, table: &str, ids: &HashSet<String>) -> Result<bo
         "turns" => TURNS_SCHEMA.clone(),
         _ => FLAGS_SCHEMA.clone(),
     };
-    let mut writer = TableWriter::create(path.to_path_buf(), &schema)?;
-    let mut rows = 0;
+    // created at the first row kept: a file left empty gets no temporary file at all
+    let mut writer: Option<TableWriter> = None;
     for batch in reader {
         let batch = batch.map_err(arrow)?;
         let col = batch.column_by_name("conversation_id").and_then(|c| c.as_string_opt::<i32>());
@@ -311,18 +327,15 @@ fn rewrite_without(path: &Path, table: &str, ids: &HashSet<String>) -> Result<bo
         let mask: BooleanArray =
             col.iter().map(|v| Some(!ids.contains(v.unwrap_or_default()))).collect();
         let batch = arrow_select::filter::filter_record_batch(&batch, &mask).map_err(arrow)?;
-        rows += batch.num_rows();
         if batch.num_rows() > 0 {
-            writer.write(Ok(batch))?;
+            let w = match &mut writer {
+                Some(w) => w,
+                None => writer.insert(TableWriter::create(path.to_path_buf(), &schema)?),
+            };
+            w.write(Ok(batch))?;
         }
     }
-    if rows == 0 {
-        drop(writer); // its temporary file is deleted
-        std::fs::remove_file(path).map_err(io_err(path))?;
-        return Ok(false);
-    }
-    writer.commit()?;
-    Ok(true)
+    writer.map(TableWriter::finish).transpose()
 }
 
 /// Every part file of one table, for readers (the reports) of an incremental folder.

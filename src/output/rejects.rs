@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{AtomicFile, OutputError};
+use super::{AtomicFile, OutputError, Staged};
 use crate::input::Reject;
 
 #[derive(Serialize)]
@@ -79,10 +79,11 @@ impl RejectsWriter {
         self.count
     }
 
-    pub fn commit(self) -> Result<(), OutputError> {
+    /// Flushes and fsyncs the file for the run's [`super::Transaction`].
+    pub fn finish(self) -> Result<Staged, OutputError> {
         let path = self.out.get_ref().path().to_path_buf();
         let file =
             self.out.into_inner().map_err(|e| OutputError::Io { path, source: e.into_error() })?;
-        file.commit()
+        file.finish()
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{AtomicFile, OutputError};
+use super::{AtomicFile, OutputError, Staged};
 use crate::input::SourceStats;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -41,6 +41,11 @@ pub struct StageSeconds {
     pub score: f64,
     /// Wall-clock time building and writing outputs (on the writer thread, overlapping scoring).
     pub write: f64,
+    /// Of which fsyncs of the data files before the commit (the commit's own few, of the
+    /// journal and the folders, come after the summary is written).
+    pub fsync: f64,
+    /// Waiting for and taking the output folder's lock.
+    pub lock: f64,
     pub total_wall: f64,
 }
 
@@ -105,11 +110,12 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn write(&self, path: &Path) -> Result<(), OutputError> {
-        let mut f = AtomicFile::create(path)?;
+    /// Writes the summary to a temporary file for the run's [`super::Transaction`].
+    pub fn stage(&self, path: &Path) -> Result<Staged, OutputError> {
         let io = |source| OutputError::Io { path: path.to_path_buf(), source };
+        let mut f = std::io::BufWriter::new(AtomicFile::create(path)?);
         serde_json::to_writer_pretty(&mut f, self).map_err(|e| io(e.into()))?;
         f.write_all(b"\n").map_err(io)?;
-        f.commit()
+        f.into_inner().map_err(|e| io(e.into_error()))?.finish()
     }
 }

@@ -49,6 +49,9 @@ pub struct ReportOptions {
     pub days: Option<u32>,
     /// Placeholder customer ids that count as no id for FCR and follow-ups (any case).
     pub unknown_customer_ids: Vec<String>,
+    /// How long to wait for the folder's lock while a `convqa score` run holds it; `None`
+    /// fails at once.
+    pub wait_lock: Option<std::time::Duration>,
 }
 
 /// Placeholder customer ids that exports use for anonymous contacts.
@@ -65,6 +68,7 @@ impl Default for ReportOptions {
             gaps: GapOptions::default(),
             days: None,
             unknown_customer_ids: UNKNOWN_CUSTOMER_IDS.iter().map(|s| s.to_string()).collect(),
+            wait_lock: None,
         }
     }
 }
@@ -358,17 +362,29 @@ pub fn build(input: &ReportInput, opts: &ReportOptions) -> Report {
     }
 }
 
-/// Reads `dir`'s outputs and writes the report files next to them (each atomically).
+/// Reads `dir`'s outputs and writes the report files next to them, holding the folder's lock
+/// (so it reads one run's outputs, not a commit in progress) and putting the files in place
+/// together with one journaled commit: all the new reports, or the old ones.
 pub fn write_report(dir: &Path, opts: &ReportOptions) -> Result<Vec<PathBuf>, ReportError> {
+    if !dir.is_dir() {
+        return Err(LoadError::Read {
+            path: dir.to_path_buf(),
+            source: std::io::ErrorKind::NotFound.into(),
+        }
+        .into());
+    }
+    let _lock = crate::output::open_store(dir, opts.wait_lock)?;
     let input = load_window(dir, opts.days)?;
     let report = build(&input, opts);
-    let mut written = tables::write_all(dir, &report)?;
+    let mut tx = crate::output::Transaction::new(dir);
+    let mut written = tables::stage_all(dir, &report, &mut tx)?;
     let html = html::render(&report, &input);
     let path = dir.join(REPORT_HTML);
     let mut file = crate::output::AtomicFile::create(&path)?;
     std::io::Write::write_all(&mut file, html.as_bytes())
         .map_err(|source| crate::output::OutputError::Io { path: path.clone(), source })?;
-    file.commit()?;
+    tx.add(file.finish()?);
+    tx.commit()?;
     written.push(path);
     Ok(written)
 }

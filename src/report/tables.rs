@@ -13,10 +13,10 @@ use chrono::NaiveDate;
 
 use super::{AgentPeriod, Dist, FollowUp, QueueEntry, Report};
 use crate::output::parquet::{
-    bools, f64_col, floats, i32_col, ints, list_of_strings, string_lists, strings, timestamps,
-    ts_type, utf8, write_table,
+    bools, f64_col, floats, i32_col, ints, list_of_strings, stage_table, string_lists, strings,
+    timestamps, ts_type, utf8,
 };
-use crate::output::{AtomicFile, OutputError};
+use crate::output::{AtomicFile, OutputError, Staged, Transaction};
 use crate::rubric::Dimension;
 
 fn dates(values: impl Iterator<Item = NaiveDate>) -> ArrayRef {
@@ -103,7 +103,7 @@ pub fn evidence_line(e: &super::Evidence) -> String {
     }
 }
 
-fn write_queue_csv(path: &Path, queue: &[QueueEntry]) -> Result<(), OutputError> {
+fn stage_queue_csv(path: &Path, queue: &[QueueEntry]) -> Result<Staged, OutputError> {
     let io = |e: std::io::Error| OutputError::Io { path: path.to_path_buf(), source: e };
     let csv_err = |e: csv::Error| io(std::io::Error::other(e));
     let file = AtomicFile::create(path)?;
@@ -138,7 +138,7 @@ fn write_queue_csv(path: &Path, queue: &[QueueEntry]) -> Result<(), OutputError>
         .map_err(csv_err)?;
     }
     let file = w.into_inner().map_err(|e| io(e.into_error()))?;
-    file.commit()
+    file.finish()
 }
 
 /// `{prefix}_n` and mean / quartiles, null when nothing was scored.
@@ -300,8 +300,12 @@ pub fn follow_ups_batch(rows: &[FollowUp]) -> Result<RecordBatch, ArrowError> {
     )
 }
 
-/// Writes every table; returns the paths written.
-pub fn write_all(dir: &Path, report: &Report) -> Result<Vec<PathBuf>, OutputError> {
+/// Writes every table to a staged temporary file in `tx`; returns the final paths.
+pub fn stage_all(
+    dir: &Path,
+    report: &Report,
+    tx: &mut Transaction,
+) -> Result<Vec<PathBuf>, OutputError> {
     let mut written = Vec::new();
     let tables: [(&str, Result<RecordBatch, ArrowError>); 4] = [
         (super::REVIEW_QUEUE_PARQUET, queue_batch(&report.queue)),
@@ -312,11 +316,11 @@ pub fn write_all(dir: &Path, report: &Report) -> Result<Vec<PathBuf>, OutputErro
     for (name, batch) in tables {
         let path = dir.join(name);
         let batch = batch.map_err(|source| OutputError::Arrow { path: path.clone(), source })?;
-        write_table(&path, batch)?;
+        tx.add(stage_table(&path, batch)?);
         written.push(path);
     }
     let csv = dir.join(super::REVIEW_QUEUE_CSV);
-    write_queue_csv(&csv, &report.queue)?;
+    tx.add(stage_queue_csv(&csv, &report.queue)?);
     written.push(csv);
     Ok(written)
 }
