@@ -145,7 +145,9 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             let mut out = ParquetOutputs::create(&dir).unwrap();
             out.write(&many).unwrap();
-            out.commit().unwrap();
+            for staged in out.finish().unwrap() {
+                staged.persist().unwrap();
+            }
         })
     });
     g.finish();
