@@ -8,8 +8,9 @@
 //!   items (joined, left, typing, read receipts) and attachments without text are dropped
 //!   (counted). Markdown is kept as written. Interactive messages (list pickers) keep their title.
 //! - `AbsoluteTime` → ts (UTC); `ContactId` → conversation_id; channel chat.
-//! - agent_id: the AGENT participant's `DisplayName` (the file has no agent user id; join the
-//!   contact record for one), `"unknown"` when no agent took part (counted).
+//! - agent_id: an agent id joined in from the contact record (`Agent.Username`, `Agent.Id` or
+//!   `AgentId` beside `Transcript`), else the AGENT participant's `DisplayName` (the file as
+//!   Connect writes it has no agent user id), `"unknown"` when no agent took part (counted).
 //! - Contact Lens `LanguageCode` → language, `Categories.MatchedCategories` → tags.
 
 use serde_json::Value;
@@ -84,6 +85,14 @@ fn contact(
         }
         b.turn(str_at(item, "Id"), speaker, text, ts, counts);
     }
+    // An agent id joined in from the contact record (`Agent.Username` / `Agent.Id`, as in the
+    // contact trace record) wins over the display name.
+    if let Some(id) = ["/Agent/Username", "/Agent/Id", "/AgentId"]
+        .iter()
+        .find_map(|p| unit.pointer(p).and_then(super::id_text))
+    {
+        b.conversation.agent_id = id;
+    }
     if b.conversation.agent_id.is_empty() {
         // An agent who only joined (no message) is still named in Participants (Contact Lens).
         b.conversation.agent_id = array_at(unit, "Participants")
@@ -154,6 +163,16 @@ mod tests {
         assert_eq!(c.turns[2].text, "您好，我是 **Lily**");
         assert_eq!(c.agent_id, "agent");
         assert_eq!((out.counts.events_dropped, out.counts.bot_turns), (1, 2));
+    }
+
+    #[test]
+    fn an_agent_id_joined_from_the_contact_record_wins_over_the_display_name() {
+        let out = run(json!({"ContactId": "c-2", "Agent": {"Username": "lily.w"}, "Transcript": [
+            item("m1", "AGENT", Some("您好"), "text/plain", "2025-03-04T08:15:09Z"),
+        ]}));
+        let Piece::Conversation(c) = &out.pieces[0] else { panic!("{:?}", out.pieces) };
+        assert_eq!(c.agent_id, "lily.w");
+        assert_eq!(out.counts.unknown_agents, 0);
     }
 
     #[test]
