@@ -46,7 +46,7 @@ use serde_json::Value;
 
 use super::{
     Adapted, AdapterCounts, AdapterOptions, Builder, Format, WrongFormat, array_at, html, id_at,
-    id_text, missing, str_at, time, wrong,
+    id_text, missing, str_at, ticket_with, time,
 };
 use crate::conversation::{Channel, Conversation, Origin, Speaker};
 use crate::input::RejectReason;
@@ -57,12 +57,7 @@ pub fn adapt(
     opts: &AdapterOptions,
     out: &mut Adapted,
 ) -> Result<(), WrongFormat> {
-    let Some(ticket) = unit.get("ticket").filter(|t| t.is_object()) else {
-        return Err(wrong(Format::Freshdesk, origin, unit, "ticket"));
-    };
-    if !unit.get("conversations").is_some_and(Value::is_array) {
-        return Err(wrong(Format::Freshdesk, origin, unit, "conversations"));
-    }
+    let ticket = ticket_with(Format::Freshdesk, unit, origin, "conversations")?;
     let result = convert(unit, ticket, origin, opts, &mut out.counts);
     out.push(result);
     Ok(())
@@ -197,6 +192,7 @@ fn convert(
 mod tests {
     use super::*;
     use crate::input::adapters::Piece;
+    use crate::input::adapters::testing::{self, speakers};
     use serde_json::json;
 
     fn origin() -> Origin {
@@ -220,21 +216,11 @@ mod tests {
     }
 
     fn run_with(unit: &Value, keep_notes: bool) -> (Conversation, AdapterCounts) {
-        let mut out = Adapted::default();
-        let opts = AdapterOptions { keep_notes, ..AdapterOptions::default() };
-        adapt(unit, &origin(), &opts, &mut out).unwrap();
-        match out.pieces.pop() {
-            Some(Piece::Conversation(c)) => (*c, out.counts),
-            other => panic!("expected a conversation, got {other:?}"),
-        }
+        testing::one(Format::Freshdesk, unit, keep_notes)
     }
 
     fn run(unit: &Value) -> (Conversation, AdapterCounts) {
         run_with(unit, false)
-    }
-
-    fn speakers(c: &Conversation) -> Vec<Speaker> {
-        c.turns.iter().map(|t| t.speaker).collect()
     }
 
     #[test]
@@ -422,18 +408,11 @@ mod tests {
 
     #[test]
     fn the_fixtures_convert() {
-        let one: Value =
-            serde_json::from_str(include_str!("../../../data/adapters/freshdesk/en.json")).unwrap();
-        let (c, _) = run(&one);
-        assert!(c.turns.len() >= 4, "{:?}", c.turns);
-        let mut counts = AdapterCounts::default();
-        for line in include_str!("../../../data/adapters/freshdesk/zh.jsonl").lines() {
-            let mut out = Adapted::default();
-            let unit = serde_json::from_str(line).unwrap();
-            adapt(&unit, &origin(), &AdapterOptions::default(), &mut out).unwrap();
-            assert!(matches!(out.pieces[..], [Piece::Conversation(_)]), "{line}: {:?}", out.pieces);
-            counts += out.counts;
-        }
+        let counts = testing::fixtures(
+            Format::Freshdesk,
+            include_str!("../../../data/adapters/freshdesk/en.json"),
+            include_str!("../../../data/adapters/freshdesk/zh.jsonl"),
+        );
         assert_eq!(counts.converted, 4);
         assert!(
             counts.bot_turns >= 1 && counts.notes_dropped >= 1 && counts.duplicate_messages >= 1

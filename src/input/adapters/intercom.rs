@@ -182,6 +182,7 @@ fn convert(
 mod tests {
     use super::*;
     use crate::input::adapters::Piece;
+    use crate::input::adapters::testing::{self, speakers};
     use serde_json::json;
 
     fn origin() -> Origin {
@@ -215,21 +216,11 @@ mod tests {
     }
 
     fn run_with(unit: &Value, keep_notes: bool) -> (Conversation, AdapterCounts) {
-        let mut out = Adapted::default();
-        let opts = AdapterOptions { keep_notes, ..AdapterOptions::default() };
-        adapt(unit, &origin(), &opts, &mut out).unwrap();
-        match out.pieces.pop() {
-            Some(Piece::Conversation(c)) => (*c, out.counts),
-            other => panic!("expected a conversation, got {other:?}"),
-        }
+        testing::one(Format::Intercom, unit, keep_notes)
     }
 
     fn run(unit: &Value) -> (Conversation, AdapterCounts) {
         run_with(unit, false)
-    }
-
-    fn speakers(c: &Conversation) -> Vec<Speaker> {
-        c.turns.iter().map(|t| t.speaker).collect()
     }
 
     #[test]
@@ -453,23 +444,11 @@ mod tests {
 
     #[test]
     fn the_fixtures_convert() {
-        let one: Value =
-            serde_json::from_str(include_str!("../../../data/adapters/intercom/en.json")).unwrap();
-        let (c, _) = run(&one);
-        assert!(c.turns.len() >= 4, "{:?}", c.turns);
-        let mut counts = AdapterCounts::default();
-        for line in include_str!("../../../data/adapters/intercom/zh.jsonl").lines() {
-            let mut out = Adapted::default();
-            adapt(
-                &serde_json::from_str(line).unwrap(),
-                &origin(),
-                &AdapterOptions::default(),
-                &mut out,
-            )
-            .unwrap();
-            assert!(matches!(out.pieces[..], [Piece::Conversation(_)]), "{line}: {:?}", out.pieces);
-            counts += out.counts;
-        }
+        let counts = testing::fixtures(
+            Format::Intercom,
+            include_str!("../../../data/adapters/intercom/en.json"),
+            include_str!("../../../data/adapters/intercom/zh.jsonl"),
+        );
         assert_eq!(counts.converted, 4);
         assert!(
             counts.bot_turns >= 1 && counts.notes_dropped >= 1 && counts.duplicate_messages >= 1

@@ -358,6 +358,23 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+/// A helpdesk unit's ticket object, checking that the unit also has its `list` array
+/// (`{"ticket": {...}, "comments": [...]}`); otherwise the unit is the wrong format.
+pub(crate) fn ticket_with<'a>(
+    format: Format,
+    unit: &'a Value,
+    origin: &Origin,
+    list: &str,
+) -> Result<&'a Value, WrongFormat> {
+    let Some(ticket) = unit.get("ticket").filter(|t| t.is_object()) else {
+        return Err(wrong(format, origin, unit, "ticket"));
+    };
+    if !unit.get(list).is_some_and(Value::is_array) {
+        return Err(wrong(format, origin, unit, list));
+    }
+    Ok(ticket)
+}
+
 /// The [`WrongFormat`] for a unit missing a key every unit of the format has.
 pub(crate) fn wrong(format: Format, origin: &Origin, v: &Value, key: &str) -> WrongFormat {
     let found = match v {
@@ -368,4 +385,47 @@ pub(crate) fn wrong(format: Format, origin: &Origin, v: &Value, key: &str) -> Wr
         other => format!("found {}", kind_of(other)),
     };
     WrongFormat { origin: origin.to_string(), format, found }
+}
+
+/// Shared by the adapters' unit tests: one unit through its adapter, by format.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Adapted, AdapterCounts, AdapterOptions, Format, Piece};
+    use crate::conversation::{Conversation, Origin, Speaker};
+    use serde_json::Value;
+
+    pub fn origin() -> Origin {
+        Origin { file: "t.json".into(), line: 1 }
+    }
+
+    /// Adapts `unit` as `format`; the conversation it makes (the test fails otherwise) and the
+    /// counts.
+    pub fn one(format: Format, unit: &Value, keep_notes: bool) -> (Conversation, AdapterCounts) {
+        let opts = AdapterOptions { keep_notes, ..AdapterOptions::default() };
+        let mut out: Adapted = super::adapt(format, unit, &origin(), &opts).unwrap();
+        match out.pieces.pop() {
+            Some(Piece::Conversation(c)) => (*c, out.counts),
+            other => panic!("expected a conversation, got {other:?}"),
+        }
+    }
+
+    pub fn speakers(c: &Conversation) -> Vec<Speaker> {
+        c.turns.iter().map(|t| t.speaker).collect()
+    }
+
+    /// A fixture pair of `data/adapters/<format>/`: the `.json` file makes one conversation of
+    /// at least four turns, each line of the `.jsonl` file one conversation; the `.jsonl`
+    /// file's counts.
+    pub fn fixtures(format: Format, json: &str, jsonl: &str) -> AdapterCounts {
+        let (c, _) = one(format, &serde_json::from_str(json).unwrap(), false);
+        assert!(c.turns.len() >= 4, "{:?}", c.turns);
+        let mut counts = AdapterCounts::default();
+        for line in jsonl.lines() {
+            let unit = serde_json::from_str(line).unwrap();
+            let out = super::adapt(format, &unit, &origin(), &AdapterOptions::default()).unwrap();
+            assert!(matches!(out.pieces[..], [Piece::Conversation(_)]), "{line}: {:?}", out.pieces);
+            counts += out.counts;
+        }
+        counts
+    }
 }

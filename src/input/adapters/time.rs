@@ -116,19 +116,26 @@ pub fn rfc3339(s: &str) -> Result<DateTime<FixedOffset>, String> {
         })
 }
 
+/// `v[key]` read in `format`; the error names the field.
+pub(crate) fn read_at(
+    v: &Value,
+    key: &str,
+    field: &str,
+    format: &TimeFormat,
+) -> Result<DateTime<FixedOffset>, super::RejectReason> {
+    match v.get(key) {
+        None | Some(Value::Null) => Err(super::missing(field)),
+        Some(x) => format.read(x).map_err(|m| super::invalid(field, m)),
+    }
+}
+
 /// `v[key]` read as an RFC 3339 time; the error names the field.
 pub(crate) fn rfc3339_at(
     v: &Value,
     key: &str,
     field: &str,
 ) -> Result<DateTime<FixedOffset>, super::RejectReason> {
-    match v.get(key) {
-        None | Some(Value::Null) => Err(super::missing(field)),
-        Some(Value::String(s)) => rfc3339(s).map_err(|m| super::invalid(field, m)),
-        Some(other) => {
-            Err(super::invalid(field, format!("expected an RFC 3339 time, got {other}")))
-        }
-    }
+    read_at(v, key, field, &TimeFormat::Rfc3339)
 }
 
 /// `v[key]` read as Unix seconds; the error names the field.
@@ -137,10 +144,7 @@ pub(crate) fn epoch_seconds_at(
     key: &str,
     field: &str,
 ) -> Result<DateTime<FixedOffset>, super::RejectReason> {
-    match v.get(key) {
-        None | Some(Value::Null) => Err(super::missing(field)),
-        Some(x) => epoch(x, 1_000.0).map_err(|m| super::invalid(field, m)),
-    }
+    read_at(v, key, field, &TimeFormat::EpochSeconds)
 }
 
 /// `v[key]` read as Unix milliseconds; the error names the field.
@@ -149,10 +153,7 @@ pub(crate) fn epoch_millis_at(
     key: &str,
     field: &str,
 ) -> Result<DateTime<FixedOffset>, super::RejectReason> {
-    match v.get(key) {
-        None | Some(Value::Null) => Err(super::missing(field)),
-        Some(x) => epoch(x, 1.0).map_err(|m| super::invalid(field, m)),
-    }
+    read_at(v, key, field, &TimeFormat::EpochMillis)
 }
 
 fn epoch(v: &Value, to_millis: f64) -> Result<DateTime<FixedOffset>, String> {

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::{
     Adapted, AdapterCounts, AdapterOptions, Builder, Format, WrongFormat, array_at, html, id_at,
-    id_text, invalid, missing, str_at, time, wrong,
+    id_text, invalid, missing, str_at, ticket_with, time,
 };
 use crate::conversation::{Channel, Conversation, Origin, Speaker};
 use crate::input::RejectReason;
@@ -29,12 +29,7 @@ pub fn adapt(
     opts: &AdapterOptions,
     out: &mut Adapted,
 ) -> Result<(), WrongFormat> {
-    let Some(ticket) = unit.get("ticket").filter(|t| t.is_object()) else {
-        return Err(wrong(Format::Zendesk, origin, unit, "ticket"));
-    };
-    if !unit.get("comments").is_some_and(Value::is_array) {
-        return Err(wrong(Format::Zendesk, origin, unit, "comments"));
-    }
+    let ticket = ticket_with(Format::Zendesk, unit, origin, "comments")?;
     let result = convert(unit, ticket, origin, opts, &mut out.counts);
     out.push(result);
     Ok(())
