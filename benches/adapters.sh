@@ -6,8 +6,9 @@
 # Replicates the Amazon Connect and Zendesk fixtures of data/adapters/ to MB megabytes each
 # (default 100; benches/replicate_export.py gives every copy its own id), then times
 # `convqa convert FORMAT DIR --out FILE` with 1 and with 2 rayon threads (RAYON_NUM_THREADS),
-# and prints MB/s (input bytes as stored / wall time), MB/s per core, the 2-thread speed-up and
-# peak RSS. The output of both runs must be byte-identical. Connect is one small file per
+# and prints MB/s (input bytes as stored / wall time), MB per CPU second (user + system time:
+# the rate per core, which a busy machine does not distort as it does wall time), the 2-thread
+# speed-up and peak RSS. The output of both runs must be byte-identical. Connect is one small file per
 # contact (the S3 layout), so it also measures the cost of opening files; Zendesk is one ticket
 # per JSONL line. Everything is written under target/bench-adapters/.
 set -euo pipefail
@@ -43,14 +44,16 @@ for format in connect-chat zendesk; do
     # Warm the page cache so both runs read from memory.
     cat $(find "$input" -type f | head -2000) > /dev/null
     start=$(date +%s.%N)
-    RAYON_NUM_THREADS=$threads /usr/bin/time -f "%M" -o "$work/rss" "$bin" convert "$format" "$input" --out "$out" --quiet
+    RAYON_NUM_THREADS=$threads /usr/bin/time -f "%M %U %S" -o "$work/rss" "$bin" convert "$format" "$input" --out "$out" --quiet
     end=$(date +%s.%N)
-    rss=$(( $(cat "$work/rss") / 1024 ))
+    read -r rss_kb user sys < "$work/rss"
+    rss=$(( rss_kb / 1024 ))
+    cpu=$(awk "BEGIN{print $user + $sys}")
     secs=$(awk "BEGIN{print $end - $start}")
     rate[$threads]=$(awk "BEGIN{print $bytes / 1e6 / $secs}")
-    printf "%-13s %d thread(s): %6.1f MB in %5.2f s = %6.1f MB/s (%5.1f MB/s per core), %d files, peak RSS %d MiB\n" \
+    printf "%-13s %d thread(s): %6.1f MB in %5.2f s = %6.1f MB/s; %5.2f CPU s = %5.1f MB per CPU second; %d files, peak RSS %d MiB\n" \
       "$format" "$threads" "$(awk "BEGIN{print $bytes / 1e6}")" "$secs" "${rate[$threads]}" \
-      "$(awk "BEGIN{print ${rate[$threads]} / $threads}")" "$files" "$rss"
+      "$cpu" "$(awk "BEGIN{print $bytes / 1e6 / $cpu}")" "$files" "$rss"
   done
   cmp -s "$work/$format-1.jsonl" "$work/$format-2.jsonl" || { echo "outputs of 1 and 2 threads differ" >&2; exit 1; }
   printf "%-13s 2-thread speed-up %.2fx; outputs identical\n" "$format" "$(awk "BEGIN{print ${rate[2]} / ${rate[1]}}")"
