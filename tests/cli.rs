@@ -257,3 +257,27 @@ fn convert_without_a_required_column_exits_3_naming_the_accepted_headers() {
     );
     assert!(!dir.path().join("o.jsonl").exists(), "nothing written on a fatal error");
 }
+
+/// The README's quick start writes to a relative `--out`: the commit must work with it (flat,
+/// incremental, reports), not only with the absolute temporary folders of the other tests.
+#[test]
+fn a_relative_output_folder_commits_flat_incremental_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = common::data("sample/en.jsonl");
+    for args in [
+        vec!["score", path(&sample), "--out", "flat", "--no-models", "-q", "--report"],
+        vec!["score", path(&sample), "--out", "nightly", "--no-models", "-q", "--incremental"],
+        vec!["score", path(&sample), "--out", "nightly", "--no-models", "-q", "--incremental"],
+        vec!["report", "nightly"],
+        vec!["verify", "nightly"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_convqa"))
+            .args(&args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    }
+    assert!(dir.path().join("flat/report.html").is_file());
+    assert!(dir.path().join("nightly/summary.json").is_file());
+}

@@ -102,8 +102,12 @@ impl Transaction {
         self.removals.push(path);
     }
 
+    /// `path` relative to the output folder. Both are made absolute first (without touching the
+    /// filesystem), as temporary files are created with absolute paths when `--out` is relative.
     fn rel(&self, path: &Path) -> Result<String, OutputError> {
-        path.strip_prefix(&self.root).map(|p| p.to_string_lossy().into_owned()).map_err(|_| {
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let (root, path) = (absolute(&self.root), absolute(path));
+        path.strip_prefix(&root).map(|p| p.to_string_lossy().into_owned()).map_err(|_| {
             OutputError::Io {
                 path: path.to_path_buf(),
                 source: std::io::Error::other(format!(
