@@ -316,18 +316,19 @@ struct Contact {
     is_repeat: bool,
 }
 
+/// What is kept per identified customer (about 200 bytes with its id, in the map).
 #[derive(Default)]
 struct Customer {
     /// In (time, input order); in [`Order::Time`] only the last two windows', the ones from
     /// `open` on not yet decided.
     contacts: Vec<Contact>,
-    open: usize,
-    n: usize,
-    repeats: usize,
-    negatives: usize,
-    complaints: usize,
-    churn: usize,
-    last: Option<(DateTime<Utc>, u64)>,
+    open: u32,
+    n: u32,
+    repeats: u32,
+    negatives: u32,
+    complaints: u32,
+    churn: u32,
+    last: Option<DateTime<Utc>>,
     agents: Vec<u32>,
 }
 
@@ -351,7 +352,7 @@ struct Folded {
     groups: HashMap<GroupKey, Group>,
     priority: HashMap<Option<u32>, BinaryHeap<InPriority>>,
     sample: BinaryHeap<InSample>,
-    customers: HashMap<String, Customer>,
+    customers: HashMap<Box<str>, Customer>,
     tag_sets: Vec<Vec<Arc<str>>>,
 }
 
@@ -411,6 +412,7 @@ fn fold(
     let mut mine: Vec<FlagRecord> = Vec::new();
     let mut failing: Vec<Arc<str>> = Vec::new();
     let mut seq = 0u64;
+    let mut customers: HashMap<Box<str>, Customer> = HashMap::new();
     while let Some(c) = convs.next_row()? {
         mine.clear();
         while flags.peek()?.is_some_and(|(id, _)| *id == c.conversation_id) {
@@ -522,15 +524,21 @@ fn fold(
         seq += 1;
         let negative = mine.iter().any(|f| &*f.flag == "customer_ends_negative");
         let has = |s: &str| c.signals.iter().any(|x| &**x == s);
-        let mut cust = f.customers.remove(customer).unwrap_or_default();
+        if !customers.contains_key(customer) {
+            customers.insert(customer.into(), Customer::default());
+        }
+        let cust = customers.get_mut(customer).expect("inserted above");
         cust.n += 1;
-        cust.negatives += usize::from(negative);
-        cust.complaints += usize::from(has("complaint"));
-        cust.churn += usize::from(has("churn_risk"));
-        cust.last = cust.last.max(Some((contact.t, contact.seq)));
+        cust.negatives += u32::from(negative);
+        cust.complaints += u32::from(has("complaint"));
+        cust.churn += u32::from(has("churn_risk"));
+        cust.last = cust.last.max(Some(contact.t));
         if let Err(pos) = cust.agents.binary_search(&agent) {
+            cust.agents.reserve_exact(1);
             cust.agents.insert(pos, agent);
         }
+        // most customers have one contact: no room for four
+        cust.contacts.reserve_exact(usize::from(cust.contacts.capacity() == 0));
         if order == Order::Any {
             cust.contacts.push(contact);
         } else {
@@ -545,25 +553,26 @@ fn fold(
                 .rev()
                 .take_while(|k| t - k.t <= window)
                 .any(|k| f.same_matter(k.tags, contact.tags));
-            cust.repeats += usize::from(contact.is_repeat);
+            cust.repeats += u32::from(contact.is_repeat);
             cust.contacts.push(contact);
             // decided: no later contact (at t or after) can be within the window of these
-            while t - cust.contacts[cust.open].t > window {
-                let i = &cust.contacts[cust.open];
-                let came_back = cust.contacts[cust.open + 1..]
+            let mut open = cust.open as usize;
+            while t - cust.contacts[open].t > window {
+                let i = &cust.contacts[open];
+                let came_back = cust.contacts[open + 1..]
                     .iter()
                     .take_while(|j| j.t - i.t <= window)
                     .any(|j| f.same_matter(i.tags, j.tags));
                 f.decide((i.agent, i.day, i.resolved), came_back);
-                cust.open += 1;
+                open += 1;
             }
             // not needed any more: not within a window of an undecided one
             let old = cust.contacts.partition_point(|k| t - k.t > window * 2);
             cust.contacts.drain(..old);
-            cust.open -= old;
+            cust.open = (open - old) as u32;
         }
-        f.customers.insert(customer.to_string(), cust);
     }
+    f.customers = customers;
     if flags.peek()?.is_some() {
         return Ok(Err(Restart::Unaligned));
     }
@@ -580,10 +589,10 @@ fn fold(
                     .rev()
                     .take_while(|j| i.t - j.t <= window)
                     .any(|j| f.same_matter(j.tags, i.tags));
-                cust.repeats += usize::from(repeat);
+                cust.repeats += u32::from(repeat);
             }
         }
-        for k in cust.open..list.len() {
+        for k in cust.open as usize..list.len() {
             let i = &list[k];
             let came_back = list[k + 1..]
                 .iter()
@@ -676,13 +685,13 @@ fn finish(source: &Source, mut f: Folded, opts: &ReportOptions) -> Result<Report
         agents.sort();
         agents.dedup();
         follow_ups.push(FollowUp {
-            customer_id: customer.clone(),
-            contacts: c.n,
-            repeat_contacts: c.repeats,
-            negative_endings: c.negatives,
-            complaints: c.complaints,
-            churn_risk: c.churn,
-            last_contact: c.last.expect("a contact").0,
+            customer_id: customer.to_string(),
+            contacts: c.n as usize,
+            repeat_contacts: c.repeats as usize,
+            negative_endings: c.negatives as usize,
+            complaints: c.complaints as usize,
+            churn_risk: c.churn as usize,
+            last_contact: c.last.expect("a contact"),
             conversations: Vec::new(),
             agents,
             reasons,
