@@ -478,14 +478,32 @@ fn fold(
             reasons,
             evidence: evidence(&flag_refs),
         };
+        // a queue entry (strings and evidence) is made only for a candidate its heap keeps
+        let beats = |top: Option<&Kept>, better: &dyn Fn(&Kept) -> bool| top.is_none_or(better);
         if !reasons.is_empty() && per_agent_cap > 0 {
-            let key = (q.per_agent > 0).then_some(agent);
-            let kept = Kept { priority, point: 0.0, entry: entry(reasons, priority) };
-            push_bounded(f.priority.entry(key).or_default(), InPriority(kept), Some(per_agent_cap));
+            let heap = f.priority.entry((q.per_agent > 0).then_some(agent)).or_default();
+            let better = |top: &Kept| {
+                top.priority
+                    .total_cmp(&priority)
+                    .then(c.qa_score.total_cmp(&top.entry.qa_score))
+                    .then(c.conversation_id.as_str().cmp(top.entry.conversation_id.as_str()))
+                    .is_lt()
+            };
+            if heap.len() < per_agent_cap || beats(heap.peek().map(|k| &k.0), &better) {
+                let kept = Kept { priority, point: 0.0, entry: entry(reasons, priority) };
+                push_bounded(heap, InPriority(kept), Some(per_agent_cap));
+            }
         }
         if c.passed {
             let point = sample_point(q.seed, &c.conversation_id);
-            if point < q.sample_percent {
+            let better = |top: &Kept| {
+                point
+                    .total_cmp(&top.point)
+                    .then(c.conversation_id.as_str().cmp(top.entry.conversation_id.as_str()))
+                    .is_lt()
+            };
+            let room = sample_cap.is_none_or(|cap| f.sample.len() < cap);
+            if point < q.sample_percent && (room || beats(f.sample.peek().map(|k| &k.0), &better)) {
                 let reasons =
                     vec!["random sample of passed conversations (calibration audit)".to_string()];
                 let mut kept = Kept { priority: 0.0, point, entry: entry(reasons, 0.0) };
