@@ -8,11 +8,14 @@
 #
 #   bash benches/report_memory.sh [--conversations "100000 1000000"] [--days N]
 #                                 [--bin FILE] [--before FILE] [--incremental] [--reverse]
+#                                 [--anonymous]
 #
 # `--incremental` scores into the `--incremental` layout (one part file per date and table)
 # instead. `--reverse` scores the corpus's lines in reverse order, so each returning customer's
 # contacts are out of time order in the files (the streamed report then keeps every identified
-# contact). Prints one markdown table. Work goes under target/bench-report-memory/ (about 1.3 GB
+# contact). `--anonymous` writes customer id "anonymous" (a placeholder: no id) on every
+# conversation, so no per-customer state is kept: what remains is the part of the report that
+# does not grow with the store. Prints one markdown table. Work goes under target/bench-report-memory/ (about 1.3 GB
 # per million conversations, the folder of the current size only) and is deleted at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +27,7 @@ convqa=
 before=
 layout=()
 reverse=
+anonymous=
 while [ $# -gt 0 ]; do
   case "$1" in
     --conversations) sizes=$2; shift ;;
@@ -32,6 +36,7 @@ while [ $# -gt 0 ]; do
     --before) before=$2; shift ;;
     --incremental) layout=(--incremental) ;;
     --reverse) reverse=1 ;;
+    --anonymous) anonymous=1 ;;
     -h|--help) usage_help "$0"; exit 0 ;;
     *) echo "report_memory.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -62,6 +67,9 @@ for n in $sizes; do
   if [ -n "$reverse" ]; then
     tac "$dir/corpus.jsonl" > "$dir/reversed.jsonl"
     mv "$dir/reversed.jsonl" "$dir/corpus.jsonl"
+  fi
+  if [ -n "$anonymous" ]; then
+    sed -i 's/"customer_id":"[^"]*"/"customer_id":"anonymous"/' "$dir/corpus.jsonl"
   fi
   "$convqa" score "$dir/corpus.jsonl" --no-models --quiet "${layout[@]}" --out "$dir/out"
   rm "$dir/corpus.jsonl"

@@ -1,5 +1,7 @@
 //! Reads a run's output folder into report records: `conversations.parquet`, `flags.parquet`
-//! and `summary.json` (the rubric's pass threshold and the model's flag thresholds).
+//! and `summary.json` (the rubric's pass threshold and the model's flag thresholds). [`load`]
+//! returns them all (for `--days N`, the window's); [`Source`] hands them out one record batch at
+//! a time, for the streamed whole-store report.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -455,21 +457,24 @@ pub(super) fn open(dir: &Path) -> Result<Source, LoadError> {
     })
 }
 
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch, LoadError>>>;
+
 type Decode<T> = Box<dyn FnMut(&Path, &RecordBatch, &mut Vec<T>) -> Result<(), LoadError>>;
 
 /// The rows of a table's files, decoded one record batch at a time: at most one batch is held.
 pub(super) struct Rows<T> {
     files: std::vec::IntoIter<PathBuf>,
-    current: Option<(PathBuf, Box<dyn Iterator<Item = Result<RecordBatch, LoadError>>>)>,
+    // (the file being read, its batches)
+    current: Option<(PathBuf, Batches)>,
     buf: std::collections::VecDeque<T>,
     scratch: Vec<T>,
     decode: Decode<T>,
 }
 
 impl<T> Rows<T> {
-    fn new(files: &[PathBuf], decode: Decode<T>) -> Rows<T> {
+    fn new(files: Vec<PathBuf>, decode: Decode<T>) -> Rows<T> {
         Rows {
-            files: files.to_vec().into_iter(),
+            files: files.into_iter(),
             current: None,
             buf: Default::default(),
             scratch: Vec::new(),
@@ -509,7 +514,7 @@ impl Source {
         let limits = self.limits.clone();
         let mut intern = Interner::default();
         Rows::new(
-            &self.conversation_files,
+            self.conversation_files.clone(),
             Box::new(move |path, batch, out| {
                 conversation_batch(path, batch, &limits, &mut intern, out)
             }),
@@ -521,7 +526,7 @@ impl Source {
     pub fn flags(&self) -> Rows<(String, FlagRecord)> {
         let mut intern = Interner::default();
         Rows::new(
-            &self.flag_files,
+            self.flag_files.clone(),
             Box::new(move |path, batch, out| flag_batch(path, batch, &mut intern, out)),
         )
     }

@@ -6,7 +6,8 @@
 //! also reads); `build` is pure (records in, [`Report`] out); `tables` and `html` write it. So
 //! `convqa report OUT` and `convqa score --report` produce the same files from the same data.
 //! The whole-store report (no `--days`) does not load the records: `stream` folds them batch by
-//! batch into the same [`Report`], in memory that does not grow with the conversations.
+//! batch into the same [`Report`], in memory that grows with agents × periods and distinct
+//! customers, not with the records.
 
 mod agents;
 mod contacts;
@@ -371,8 +372,8 @@ pub fn build(input: &ReportInput, opts: &ReportOptions) -> Report {
 }
 
 /// The report of every conversation stored in `dir` (flat or `--incremental`), streamed: the
-/// same [`Report`] as [`build`] of [`load`], in memory that does not grow with the
-/// conversations (see the `stream` module).
+/// same [`Report`] as [`build`] of [`load`], without holding the records (see the `stream`
+/// module for what it keeps).
 pub fn build_from_store(dir: &Path, opts: &ReportOptions) -> Result<Report, LoadError> {
     stream::report(dir, opts)
 }

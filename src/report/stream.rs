@@ -1,7 +1,7 @@
-//! The whole-store report (`convqa report` without `--days`) in memory that does not grow with
-//! the number of conversations: record batches are streamed from the Parquet part files and
-//! folded into aggregates, and the result is the same [`Report`] that [`super::build`] makes
-//! from loaded records, byte for byte.
+//! The whole-store report (`convqa report` without `--days`) without holding the records: record
+//! batches are streamed from the Parquet part files and folded into aggregates, and the result is
+//! the same [`Report`] that [`super::build`] makes from loaded records, byte for byte. Memory
+//! grows with agents × periods and with distinct identified customers, not with the records.
 //!
 //! What is kept, and its bound:
 //! - per (period, agent or team) group: counts, sums (added in the conversations' order, so the
@@ -12,11 +12,12 @@
 //! - the review queue: per agent, the best `min(per_agent, top_n)` candidates (a bounded heap;
 //!   the greedy per-agent choice over them is the choice over all), and the `sample_max + top_n`
 //!   lowest sample hashes (the queued ones leave the sample afterwards);
-//! - per identified customer: counts, the agents met, and the contacts of the last two repeat
-//!   windows of the customer's newest contact (FCR needs those within one window on both
-//!   sides). That bound needs each customer's contacts in time order, which `convqa score`
+//! - per identified customer (about 300 bytes, measured): counts, the agents met, and the
+//!   contacts of the last two repeat windows of the customer's newest contact (FCR needs those
+//!   within one window on both sides) — this grows with distinct customers, the one term that
+//!   does. The two windows need each customer's contacts in time order, which `convqa score`
 //!   writes for time-ordered input; when a customer's contact comes out of order, the pass starts
-//!   again keeping every identified contact (about 60 bytes each, no text) — exact, but then
+//!   again keeping every identified contact (about 40 bytes each, no text) — exact, but then
 //!   growing with identified conversations;
 //! - a second pass reads the conversations again for what needs the first pass's totals: the
 //!   QA–CSAT correlation (around the means), the skill gaps' examples (lowest three per gap) and
@@ -292,10 +293,11 @@ impl Ord for InSample {
 
 /// Pushes `x` and drops the greatest while over `cap` (`None`: no cap).
 fn push_bounded<T: Ord>(heap: &mut BinaryHeap<T>, x: T, cap: Option<usize>) {
-    if let Some(cap) = cap {
-        if heap.len() >= cap && heap.peek().is_none_or(|top| x >= *top) {
-            return;
-        }
+    if let Some(cap) = cap
+        && heap.len() >= cap
+        && heap.peek().is_none_or(|top| x >= *top)
+    {
+        return;
     }
     heap.push(x);
     if let Some(cap) = cap {
@@ -316,7 +318,7 @@ struct Contact {
     is_repeat: bool,
 }
 
-/// What is kept per identified customer (about 200 bytes with its id, in the map).
+/// What is kept per identified customer (about 300 bytes with its id and the map slot, measured).
 #[derive(Default)]
 struct Customer {
     /// In (time, input order); in [`Order::Time`] only the last two windows', the ones from
@@ -725,7 +727,9 @@ fn finish(source: &Source, mut f: Folded, opts: &ReportOptions) -> Result<Report
         wanted.entry((gap.period, gap.period_start, gap.agent_id.as_str())).or_default().push(g);
     }
     let mut worst: Vec<Vec<(f64, String)>> = vec![Vec::new(); gaps.len()];
-    let mut contacts: HashMap<&str, Vec<(DateTime<Utc>, u64, String)>> =
+    // per follow-up customer: (started, input order, conversation id)
+    type Seen = Vec<(DateTime<Utc>, u64, String)>;
+    let mut contacts: HashMap<&str, Seen> =
         follow_ups.iter().map(|u| (u.customer_id.as_str(), Vec::new())).collect();
     let mut convs = source.conversations();
     let mut seq = 0u64;
