@@ -206,3 +206,49 @@ fn a_folder_without_scores_is_an_input_error_that_says_what_to_do() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("summary.json") && err.contains("convqa score"), "{err}");
 }
+
+/// Issue 20: the whole-store report is streamed; it must be the report of the loaded records.
+#[test]
+fn the_streamed_report_is_the_report_of_the_loaded_records_issue_20() {
+    let streamed = report::build_from_store(SAMPLE.dir.path(), &ReportOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        streamed, SAMPLE.report,
+        "help: src/report/stream.rs must fold the records as report::build computes them"
+    );
+    let opts = ReportOptions {
+        queue: report::QueueOptions { per_agent: 0, sample_max: 3, ..Default::default() },
+        unknown_customer_ids: vec![],
+        repeat_window_days: 2,
+        ..Default::default()
+    };
+    let loaded = report::build(&report::load(SAMPLE.dir.path()).unwrap(), &opts);
+    assert_eq!(report::build_from_store(SAMPLE.dir.path(), &opts).unwrap(), loaded);
+}
+
+/// Issue 20: on a generated corpus with returning customers, in its order and reversed (each
+/// customer's contacts out of time order, so the streamed report keeps every identified contact),
+/// the streamed report is the report of the loaded records.
+#[test]
+fn the_streamed_report_of_returning_customers_in_any_order_is_the_same_issue_20() {
+    let input = tempfile::tempdir().unwrap();
+    let mut corpus = Vec::new();
+    convqa::generate::write_corpus(&convqa::generate::GenerateOptions::new(1500, 3), &mut corpus)
+        .unwrap();
+    let text = String::from_utf8(corpus).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let forward = input.path().join("forward.jsonl");
+    std::fs::write(&forward, lines.join("\n") + "\n").unwrap();
+    lines.reverse();
+    let reversed = input.path().join("reversed.jsonl");
+    std::fs::write(&reversed, lines.join("\n") + "\n").unwrap();
+    for file in [forward, reversed] {
+        let (dir, _) = score(&[file], 2);
+        for days in [7, 1] {
+            let opts = ReportOptions { repeat_window_days: days, ..Default::default() };
+            let loaded = report::build(&report::load(dir.path()).unwrap(), &opts);
+            assert!(loaded.follow_ups.iter().any(|u| u.repeat_contacts > 0));
+            assert_eq!(report::build_from_store(dir.path(), &opts).unwrap(), loaded);
+        }
+    }
+}

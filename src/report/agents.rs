@@ -140,10 +140,18 @@ pub fn agent_periods(input: &ReportInput, fcr: &Fcr, days: &Days) -> Vec<AgentPe
         r.period_start = key.1;
         rows.insert(*key, r);
     }
-    let keys: Vec<_> = rows.keys().copied().collect();
+    with_deltas(rows)
+}
+
+/// Sets each row's change against the previous period of its kind and scope, and orders the
+/// rows: by kind and period, the team row first, then agents by id.
+pub fn with_deltas<A: Ord + Clone>(
+    mut rows: BTreeMap<(PeriodKind, NaiveDate, Option<A>), AgentPeriod>,
+) -> Vec<AgentPeriod> {
+    let keys: Vec<_> = rows.keys().cloned().collect();
     for key in keys {
         let Some(prev_start) = key.0.previous(key.1) else { continue };
-        let Some(prev) = rows.get(&(key.0, prev_start, key.2)).cloned() else { continue };
+        let Some(prev) = rows.get(&(key.0, prev_start, key.2.clone())).cloned() else { continue };
         let r = rows.get_mut(&key).expect("key from the map");
         let diff = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| round1(a - b));
         r.delta_qa_mean = diff(r.qa.mean, prev.qa.mean);
@@ -172,6 +180,13 @@ pub fn skill_gaps(
     days: &Days,
     opts: &ReportOptions,
 ) -> (Vec<SkillGap>, Vec<TeamGap>) {
+    let (mut gaps, team) = gaps_of_rows(rows, opts);
+    fill_examples(input, days, &mut gaps);
+    (gaps, team)
+}
+
+/// The gaps (without examples) and team gaps that the agent rows show.
+pub fn gaps_of_rows(rows: &[AgentPeriod], opts: &ReportOptions) -> (Vec<SkillGap>, Vec<TeamGap>) {
     let g = opts.gaps;
     let mut gaps = Vec::new();
     let mut team = Vec::new();
@@ -225,7 +240,6 @@ pub fn skill_gaps(
             }
         }
     }
-    fill_examples(input, days, &mut gaps);
     (gaps, team)
 }
 
@@ -255,8 +269,8 @@ fn fill_examples(input: &ReportInput, days: &Days, gaps: &mut [SkillGap]) {
 }
 
 /// Inserts `x` into the ascending list `v` (by score, then id) and keeps the `n` lowest.
-fn keep_lowest<'a>(v: &mut Vec<(f64, &'a str)>, x: (f64, &'a str), n: usize) {
-    let pos = v.partition_point(|y| y.0.total_cmp(&x.0).then(y.1.cmp(x.1)).is_lt());
+pub fn keep_lowest<S: Ord>(v: &mut Vec<(f64, S)>, x: (f64, S), n: usize) {
+    let pos = v.partition_point(|y| y.0.total_cmp(&x.0).then(y.1.cmp(&x.1)).is_lt());
     if pos < n {
         v.insert(pos, x);
         v.truncate(n);
@@ -301,7 +315,7 @@ pub fn overview(input: &ReportInput, fcr: &Fcr, days: &Days, opts: &ReportOption
     }
 }
 
-fn pearson(pairs: &[(f64, f64)]) -> Option<f64> {
+pub fn pearson(pairs: &[(f64, f64)]) -> Option<f64> {
     if pairs.len() < 3 {
         return None;
     }

@@ -1,5 +1,7 @@
 //! Reads a run's output folder into report records: `conversations.parquet`, `flags.parquet`
-//! and `summary.json` (the rubric's pass threshold and the model's flag thresholds).
+//! and `summary.json` (the rubric's pass threshold and the model's flag thresholds). [`load`]
+//! returns them all (for `--days N`, the window's); [`Source`] hands them out one record batch at
+//! a time, for the streamed whole-store report.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -173,7 +175,9 @@ fn summary(path: &Path) -> Result<SummaryFacts, LoadError> {
 
 /// Record batches of a Parquet file, all columns, read one at a time (a batch is turned into
 /// records and dropped before the next is decoded).
-fn batches(path: &Path) -> Result<impl Iterator<Item = Result<RecordBatch, LoadError>>, LoadError> {
+fn batches(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<RecordBatch, LoadError>> + use<>, LoadError> {
     let pq = |e: &dyn std::fmt::Display| LoadError::Parquet {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -280,12 +284,25 @@ fn conversations(
     limits: &ChannelLimits,
     intern: &mut Interner,
 ) -> Result<Vec<ConvRecord>, LoadError> {
-    let default = super::Targets::default();
-    let default = (default.first_response_secs, default.mean_reply_secs);
     let mut out = Vec::new();
     for batch in batches(path)? {
-        let batch = batch?;
-        let c = Columns { path, batch: &batch };
+        conversation_batch(path, &batch?, limits, intern, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Appends the records of one batch of a conversations file to `out`.
+fn conversation_batch(
+    path: &Path,
+    batch: &RecordBatch,
+    limits: &ChannelLimits,
+    intern: &mut Interner,
+    out: &mut Vec<ConvRecord>,
+) -> Result<(), LoadError> {
+    let default = super::Targets::default();
+    let default = (default.first_response_secs, default.mean_reply_secs);
+    {
+        let c = Columns { path, batch };
         let ids = c.required_strings("conversation_id")?;
         let agents = c.required_strings("agent_id")?;
         let channels = c.required_strings("channel")?;
@@ -337,7 +354,7 @@ fn conversations(
             });
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The flags of `path` whose conversation is in `index`; with `windowed`, a flag of another
@@ -349,21 +366,11 @@ fn flags(
     intern: &mut Interner,
 ) -> Result<Vec<FlagRecord>, LoadError> {
     let mut out = Vec::new();
+    let mut rows = Vec::new();
     for batch in batches(path)? {
-        let batch = batch?;
-        let c = Columns { path, batch: &batch };
-        let ids = c.required_strings("conversation_id")?;
-        let kinds = c.required_strings("flag")?;
-        let dims = c.required_strings("dimension")?;
-        let severities = c.required_strings("severity")?;
-        let rules = c.strings("rule_id")?;
-        let turns = c.i32s("turn_index")?;
-        let speakers = c.strings("speaker")?;
-        let evidence = c.required_strings("evidence")?;
-        let details = c.required_strings("detail")?;
-        let rows = ids.into_iter().zip(kinds).zip(dims).zip(severities).zip(rules).zip(evidence);
-        for (i, (((((id, flag), dimension), severity), rule_id), evidence)) in rows.enumerate() {
-            let conv = match index.get(id.as_str()) {
+        flag_batch(path, &batch?, intern, &mut rows)?;
+        for (id, mut flag) in rows.drain(..) {
+            flag.conv = match index.get(id.as_str()) {
                 Some(&conv) => conv,
                 None if windowed => continue,
                 None => {
@@ -374,8 +381,36 @@ fn flags(
                     });
                 }
             };
-            out.push(FlagRecord {
-                conv,
+            out.push(flag);
+        }
+    }
+    Ok(out)
+}
+
+/// Appends the flags of one batch of a flags file to `out`, each with its conversation id (and
+/// `conv` 0, for the caller to set).
+fn flag_batch(
+    path: &Path,
+    batch: &RecordBatch,
+    intern: &mut Interner,
+    out: &mut Vec<(String, FlagRecord)>,
+) -> Result<(), LoadError> {
+    let c = Columns { path, batch };
+    let ids = c.required_strings("conversation_id")?;
+    let kinds = c.required_strings("flag")?;
+    let dims = c.required_strings("dimension")?;
+    let severities = c.required_strings("severity")?;
+    let rules = c.strings("rule_id")?;
+    let turns = c.i32s("turn_index")?;
+    let speakers = c.strings("speaker")?;
+    let evidence = c.required_strings("evidence")?;
+    let details = c.required_strings("detail")?;
+    let rows = ids.into_iter().zip(kinds).zip(dims).zip(severities).zip(rules).zip(evidence);
+    for (i, (((((id, flag), dimension), severity), rule_id), evidence)) in rows.enumerate() {
+        out.push((
+            id,
+            FlagRecord {
+                conv: 0,
                 flag: intern.get(&flag),
                 dimension: intern.get(&dimension),
                 severity: intern.get(&severity),
@@ -384,8 +419,115 @@ fn flags(
                 speaker: speakers[i].as_deref().map(|s| intern.get(s)),
                 evidence,
                 detail: details[i].clone(),
-            });
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// A store opened for streaming ([`super::stream`]): what `summary.json` says and the files of
+/// both tables, in the order [`load`] reads them.
+pub(super) struct Source {
+    pub pass_threshold: f64,
+    pub model_thresholds: Option<crate::model::Thresholds>,
+    limits: Arc<ChannelLimits>,
+    conversation_files: Vec<PathBuf>,
+    flag_files: Vec<PathBuf>,
+}
+
+/// Opens `dir` (flat or `--incremental`, every date) for streaming.
+pub(super) fn open(dir: &Path) -> Result<Source, LoadError> {
+    let facts = summary(&dir.join(SUMMARY))?;
+    let (conversation_files, flag_files) = if facts.incremental {
+        let dated = |table: &str| {
+            crate::output::partitioned::dated_table_files(dir, table)
+                .map(|files| files.into_iter().map(|(_, f)| f).collect::<Vec<_>>())
+                .map_err(|e| LoadError::Parquet { path: dir.join(table), message: e.to_string() })
+        };
+        (dated("conversations")?, dated("flags")?)
+    } else {
+        (vec![dir.join(CONVERSATIONS)], vec![dir.join(FLAGS)])
+    };
+    Ok(Source {
+        pass_threshold: facts.pass_threshold,
+        model_thresholds: facts.model_thresholds,
+        limits: Arc::new(facts.limits),
+        conversation_files,
+        flag_files,
+    })
+}
+
+type Batches = Box<dyn Iterator<Item = Result<RecordBatch, LoadError>>>;
+
+type Decode<T> = Box<dyn FnMut(&Path, &RecordBatch, &mut Vec<T>) -> Result<(), LoadError>>;
+
+/// The rows of a table's files, decoded one record batch at a time: at most one batch is held.
+pub(super) struct Rows<T> {
+    files: std::vec::IntoIter<PathBuf>,
+    // (the file being read, its batches)
+    current: Option<(PathBuf, Batches)>,
+    buf: std::collections::VecDeque<T>,
+    scratch: Vec<T>,
+    decode: Decode<T>,
+}
+
+impl<T> Rows<T> {
+    fn new(files: Vec<PathBuf>, decode: Decode<T>) -> Rows<T> {
+        Rows {
+            files: files.into_iter(),
+            current: None,
+            buf: Default::default(),
+            scratch: Vec::new(),
+            decode,
         }
     }
-    Ok(out)
+
+    /// The next row, without taking it.
+    pub fn peek(&mut self) -> Result<Option<&T>, LoadError> {
+        while self.buf.is_empty() {
+            if self.current.is_none() {
+                let Some(path) = self.files.next() else { return Ok(None) };
+                let it = batches(&path)?;
+                self.current = Some((path, Box::new(it)));
+            }
+            let (path, it) = self.current.as_mut().expect("set above");
+            match it.next() {
+                Some(batch) => {
+                    (self.decode)(path, &batch?, &mut self.scratch)?;
+                    self.buf.extend(self.scratch.drain(..));
+                }
+                None => self.current = None,
+            }
+        }
+        Ok(self.buf.front())
+    }
+
+    pub fn next_row(&mut self) -> Result<Option<T>, LoadError> {
+        self.peek()?;
+        Ok(self.buf.pop_front())
+    }
+}
+
+impl Source {
+    /// The conversations, in [`load`]'s order.
+    pub fn conversations(&self) -> Rows<ConvRecord> {
+        let limits = self.limits.clone();
+        let mut intern = Interner::default();
+        Rows::new(
+            self.conversation_files.clone(),
+            Box::new(move |path, batch, out| {
+                conversation_batch(path, batch, &limits, &mut intern, out)
+            }),
+        )
+    }
+
+    /// The flags with their conversation ids (`conv` is 0), in file order: the order of their
+    /// conversations, as `convqa score` writes them.
+    pub fn flags(&self) -> Rows<(String, FlagRecord)> {
+        let mut intern = Interner::default();
+        Rows::new(
+            self.flag_files.clone(),
+            Box::new(move |path, batch, out| flag_batch(path, batch, &mut intern, out)),
+        )
+    }
 }

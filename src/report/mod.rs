@@ -5,6 +5,9 @@
 //! `load` reads `conversations.parquet` and `flags.parquet` (what any later run or another tool
 //! also reads); `build` is pure (records in, [`Report`] out); `tables` and `html` write it. So
 //! `convqa report OUT` and `convqa score --report` produce the same files from the same data.
+//! The whole-store report (no `--days`) does not load the records: `stream` folds them batch by
+//! batch into the same [`Report`], in memory that grows with agents × periods and distinct
+//! customers, not with the records.
 
 mod agents;
 mod contacts;
@@ -12,6 +15,7 @@ pub mod html;
 mod load;
 mod period;
 mod queue;
+mod stream;
 mod tables;
 
 use std::path::{Path, PathBuf};
@@ -198,6 +202,8 @@ pub struct Report {
     pub follow_ups: Vec<FollowUp>,
     /// The options it was built with (the HTML footnote quotes them).
     pub options: ReportOptions,
+    /// Pass threshold of the rubric the run used.
+    pub pass_threshold: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -236,6 +242,8 @@ pub struct QueueEntry {
     pub rank: usize,
     pub conversation_id: String,
     pub agent_id: String,
+    /// The conversation's language (the page marks the row with it).
+    pub language: String,
     pub started_at: DateTime<Utc>,
     pub qa_score: f64,
     pub passed: bool,
@@ -359,7 +367,15 @@ pub fn build(input: &ReportInput, opts: &ReportOptions) -> Report {
         team_gaps,
         follow_ups: contacts::follow_ups(input, &fcr),
         options: opts.clone(),
+        pass_threshold: input.pass_threshold,
     }
+}
+
+/// The report of every conversation stored in `dir` (flat or `--incremental`), streamed: the
+/// same [`Report`] as [`build`] of [`load`], without holding the records (see the `stream`
+/// module for what it keeps).
+pub fn build_from_store(dir: &Path, opts: &ReportOptions) -> Result<Report, LoadError> {
+    stream::report(dir, opts)
 }
 
 /// Reads `dir`'s outputs and writes the report files next to them, holding the folder's lock
@@ -374,11 +390,13 @@ pub fn write_report(dir: &Path, opts: &ReportOptions) -> Result<Vec<PathBuf>, Re
         .into());
     }
     let _lock = crate::output::open_store(dir, opts.wait_lock)?;
-    let input = load_window(dir, opts.days)?;
-    let report = build(&input, opts);
+    let report = match opts.days {
+        None => stream::report(dir, opts)?,
+        Some(days) => build(&load_window(dir, Some(days))?, opts),
+    };
     let mut tx = crate::output::Transaction::new(dir);
     let mut written = tables::stage_all(dir, &report, &mut tx)?;
-    let html = html::render(&report, &input);
+    let html = html::render(&report);
     let path = dir.join(REPORT_HTML);
     let mut file = crate::output::AtomicFile::create(&path)?;
     std::io::Write::write_all(&mut file, html.as_bytes())

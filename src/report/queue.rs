@@ -24,7 +24,7 @@
 
 use std::collections::HashMap;
 
-use super::{Evidence, FlagRecord, QueueEntry, QueueOptions, ReportInput};
+use super::{ConvRecord, Evidence, FlagRecord, QueueEntry, QueueOptions, ReportInput};
 
 /// Signals worth a reviewer's attention.
 const ATTENTION_SIGNALS: [&str; 3] = ["complaint", "churn_risk", "escalation_request"];
@@ -55,7 +55,22 @@ fn at_turn(f: &FlagRecord) -> String {
 }
 
 fn candidate(input: &ReportInput, conv: usize, flags: &[&FlagRecord]) -> Candidate {
-    let c = &input.conversations[conv];
+    let (priority, reasons) = findings(
+        &input.conversations[conv],
+        flags,
+        input.pass_threshold,
+        input.model_thresholds.as_ref(),
+    );
+    Candidate { conv, priority, reasons }
+}
+
+/// A conversation's priority points and reasons (none: not a candidate), from it and its flags.
+pub(super) fn findings(
+    c: &ConvRecord,
+    flags: &[&FlagRecord],
+    pass_threshold: f64,
+    model_thresholds: Option<&crate::model::Thresholds>,
+) -> (f64, Vec<String>) {
     let mut priority = 0.0;
     let mut reasons = Vec::new();
     // One reason (and its points) per finding: a phrase said twice in a turn is one finding.
@@ -69,7 +84,7 @@ fn candidate(input: &ReportInput, conv: usize, flags: &[&FlagRecord]) -> Candida
         add(100.0, format!("critical: {}{} — {}", rule_name(f), at_turn(f), f.detail));
     }
     if !c.passed {
-        add(40.0, format!("failed: qa_score {:.1} (pass {:.0})", c.qa_score, input.pass_threshold));
+        add(40.0, format!("failed: qa_score {:.1} (pass {:.0})", c.qa_score, pass_threshold));
     }
     for f in flags.iter().filter(|f| &*f.severity != "critical") {
         let points = match (f.flag.as_ref(), f.severity.as_ref()) {
@@ -85,7 +100,7 @@ fn candidate(input: &ReportInput, conv: usize, flags: &[&FlagRecord]) -> Candida
     for s in c.signals.iter().map(|s| &**s).filter(|s| ATTENTION_SIGNALS.contains(s)) {
         add(10.0, format!("customer signal: {s}"));
     }
-    if let Some(t) = &input.model_thresholds {
+    if let Some(t) = model_thresholds {
         let near = |v: Option<f64>, cut: f64| v.is_some_and(|v| (v - cut).abs() <= BORDERLINE);
         if near(c.politeness_min, t.impolite_below) || near(c.sentiment_end, t.negative_below) {
             add(10.0, "borderline model score: a person should judge it".into());
@@ -103,11 +118,11 @@ fn candidate(input: &ReportInput, conv: usize, flags: &[&FlagRecord]) -> Candida
     if !reasons.is_empty() {
         priority += (100.0 - c.qa_score) / 10.0;
     }
-    Candidate { conv, priority, reasons }
+    (priority, reasons)
 }
 
 /// Evidence for a queued conversation: its flags that point at a turn, worst first.
-fn evidence(flags: &[&FlagRecord]) -> Vec<Evidence> {
+pub(super) fn evidence(flags: &[&FlagRecord]) -> Vec<Evidence> {
     let mut with_turn: Vec<&&FlagRecord> = flags
         .iter()
         .filter(|f| {
@@ -130,7 +145,7 @@ fn evidence(flags: &[&FlagRecord]) -> Vec<Evidence> {
 
 /// FNV-1a of the seed and the conversation id, finished with the SplitMix64 mixer (FNV alone
 /// leaves similar ids close together), mapped to [0, 100).
-fn sample_point(seed: u64, id: &str) -> f64 {
+pub(super) fn sample_point(seed: u64, id: &str) -> f64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in seed.to_le_bytes().iter().chain(id.as_bytes()) {
         h ^= u64::from(*b);
@@ -207,6 +222,7 @@ pub fn review_queue(input: &ReportInput, opts: &QueueOptions) -> Vec<QueueEntry>
                 rank: rank + 1,
                 conversation_id: conv.conversation_id.clone(),
                 agent_id: conv.agent_id.to_string(),
+                language: conv.language.to_string(),
                 started_at: conv.started_at,
                 qa_score: conv.qa_score,
                 passed: conv.passed,

@@ -18,7 +18,7 @@
 
 use std::fmt;
 
-use super::{AgentPeriod, PeriodKind, Report, ReportInput};
+use super::{AgentPeriod, PeriodKind, Report};
 
 /// `write!` into a `String` (which cannot fail).
 macro_rules! w {
@@ -37,7 +37,7 @@ const STYLE: &str = include_str!("style.css");
 const SCRIPT: &str = include_str!("script.js");
 
 /// Renders the whole page.
-pub fn render(report: &Report, input: &ReportInput) -> String {
+pub fn render(report: &Report) -> String {
     let mut out = String::with_capacity(64 * 1024);
     w!(
         out,
@@ -48,15 +48,15 @@ pub fn render(report: &Report, input: &ReportInput) -> String {
         env!("CARGO_PKG_VERSION"),
         overview::date_range(&report.overview).map(|r| format!(" · {r}")).unwrap_or_default(),
     );
-    overview::header(&mut out, report, input);
+    overview::header(&mut out, report);
     nav(&mut out);
     w!(out, "<main>\n");
     overview::glance(&mut out, report);
     section(&mut out, "overview", "Overview: KPIs against their targets", |out| {
-        overview::kpis(out, report, input)
+        overview::kpis(out, report)
     });
     section(&mut out, "distribution", "Score distribution", |out| {
-        overview::distribution(out, &report.overview, input.pass_threshold)
+        overview::distribution(out, &report.overview, report.pass_threshold)
     });
     section(&mut out, "dimensions", "Dimensions: team means", |out| {
         overview::dimensions(out, report)
@@ -64,14 +64,14 @@ pub fn render(report: &Report, input: &ReportInput) -> String {
     section(&mut out, "agents", "Agents × dimensions", |out| agents::heatmap(out, report));
     section(&mut out, "trend", "Week over week", |out| agents::trend(out, report));
     section(&mut out, "queue", "Review queue: read these first", |out| {
-        queue::review_queue(out, report, input)
+        queue::review_queue(out, report)
     });
     section(&mut out, "skill-gaps", "Skill gaps: who needs which training", |out| {
         agents::skill_gaps(out, report)
     });
     section(&mut out, "follow-ups", "Customers to follow up", |out| queue::follow_ups(out, report));
     w!(out, "</main>\n");
-    overview::how_to_read(&mut out, input, &report.options);
+    overview::how_to_read(&mut out, report.pass_threshold, &report.options);
     w!(out, "<script>\n{SCRIPT}</script>\n</body>\n</html>\n");
     out
 }

@@ -1,9 +1,7 @@
 //! For QA staff: the review queue with its reasons and evidence, and the customers to follow up.
 
-use std::collections::HashMap;
-
 use super::{Esc, lang_attr};
-use crate::report::{Evidence, QueueEntry, Report, ReportInput};
+use crate::report::{Evidence, QueueEntry, Report};
 
 /// Evidence of the first entries is shown open; the rest is one click away (and opens for print).
 const OPEN_EVIDENCE: usize = 10;
@@ -13,7 +11,7 @@ const OPEN_EVIDENCE: usize = 10;
 const MAX_FOLLOW_UPS: usize = 200;
 const MAX_LISTED: usize = 10;
 
-pub fn review_queue(out: &mut String, report: &Report, input: &ReportInput) {
+pub fn review_queue(out: &mut String, report: &Report) {
     if report.queue.is_empty() {
         w!(out, "<p>The queue is empty: no conversation has a finding.</p>\n");
         return;
@@ -27,11 +25,6 @@ pub fn review_queue(out: &mut String, report: &Report, input: &ReportInput) {
         report.queue.len() - priority
     );
     agent_filter(out, &report.queue);
-    let language: HashMap<&str, &str> = input
-        .conversations
-        .iter()
-        .map(|c| (c.conversation_id.as_str(), c.language.as_ref()))
-        .collect();
     w!(
         out,
         "<div class=\"scroll\"><table id=\"review-queue\">\n<thead><tr><th class=\"num\">rank</th>\
@@ -39,7 +32,7 @@ pub fn review_queue(out: &mut String, report: &Report, input: &ReportInput) {
          <th>result</th><th>selection</th><th>why</th><th>evidence</th></tr></thead>\n<tbody>\n"
     );
     for e in &report.queue {
-        let lang = lang_attr(language.get(e.conversation_id.as_str()).copied().unwrap_or_default());
+        let lang = lang_attr(&e.language);
         entry(out, e, lang);
     }
     w!(out, "</tbody></table></div>\n");

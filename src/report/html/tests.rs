@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::report::test_support::{conv, flag};
-use crate::report::{ReportOptions, build};
+use crate::report::{ReportInput, ReportOptions, build};
 use crate::rubric::Dimension;
 
 const HOSTILE: &str = "<script>alert(\"x\")</script>&";
@@ -34,7 +34,7 @@ fn input() -> ReportInput {
 
 fn page(input: &ReportInput) -> (Report, String) {
     let report = build(input, &ReportOptions::default());
-    let html = render(&report, input);
+    let html = render(&report);
     (report, html)
 }
 
@@ -160,7 +160,7 @@ fn the_follow_up_list_shows_the_first_customers_and_says_where_the_rest_are() {
         reasons: vec!["repeat".into()],
     };
     report.follow_ups = (0..250).map(|k| follow_up(k, if k == 0 { 15 } else { 2 })).collect();
-    let html = render(&report, &input);
+    let html = render(&report);
     assert!(html.contains("cust-199") && !html.contains("cust-200"), "200 customers listed");
     assert!(html.contains("The 200 with the most signals of 250"));
     assert!(html.contains("conv-0-9") && !html.contains("conv-0-10"));
