@@ -221,13 +221,7 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         Sink::Flat(Box::new(ParquetOutputs::create(&opts.out)?))
     };
     let rejects = RejectsWriter::create(&opts.out.join(output::REJECTS), opts.redact.clone())?;
-    let total_bytes: Option<u64> = sources
-        .iter()
-        .map(|s| match s {
-            Source::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
-            Source::Stdin => None,
-        })
-        .sum();
+    let total_bytes: Option<u64> = sources.iter().map(Source::size_on_disk).sum();
     let progress = crate::progress::Progress::new(opts.progress, total_bytes);
     let mut reader = InputReader::new(sources, opts.max_line_bytes).with_max_turns(opts.max_turns);
     if opts.format != crate::input::adapters::Format::Jsonl {

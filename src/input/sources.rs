@@ -45,8 +45,7 @@ impl Source {
     }
 
     /// The size on disk, when known (for progress).
-    #[allow(clippy::len_without_is_empty, reason = "a size on disk, not a collection's length")]
-    pub fn len(&self) -> Option<u64> {
+    pub fn size_on_disk(&self) -> Option<u64> {
         match self {
             Source::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
             Source::Stdin => None,
