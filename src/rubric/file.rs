@@ -302,10 +302,8 @@ pub(super) fn parse(
     source: &str,
     segmenter: &Segmenter,
 ) -> Result<Rubric, RubricError> {
-    let file: RubricFile = toml::from_str(text).map_err(|e| RubricError::Toml {
-        path: source.to_string(),
-        message: e.to_string().trim_end().replace('\n', "\n  "),
-    })?;
+    let file: RubricFile = toml::from_str(text)
+        .map_err(|e| RubricError::Toml { path: source.to_string(), source: Box::new(e) })?;
     let field_err = |field: &str, message: String| RubricError::Field {
         path: source.to_string(),
         field: field.to_string(),

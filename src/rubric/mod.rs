@@ -33,8 +33,8 @@ pub const DEFAULT_RUBRIC_NAME: &str = "rubric/default.toml (built in)";
 pub enum RubricError {
     #[error("{path}: cannot read rubric: {source}")]
     Read { path: String, source: std::io::Error },
-    #[error("{path}: invalid TOML: {message}")]
-    Toml { path: String, message: String },
+    #[error("{path}: invalid TOML: {}", source.to_string().trim_end().replace('\n', "\n  "))]
+    Toml { path: String, source: Box<toml::de::Error> },
     #[error("{path}: {field}: {message}")]
     Field { path: String, field: String, message: String },
     #[error("{path}: rule {rule:?}: {field}: {message}")]
