@@ -135,6 +135,11 @@ fn zendesk_joins_authors_to_users_and_maps_the_ticket() {
     assert_eq!(rejects[0]["code"], "empty_turns");
     assert_eq!(rejects[0]["line"], 4);
     assert!(rejects[0]["file"].as_str().unwrap().ends_with("tickets.jsonl"));
+    assert!(
+        rejects[0]["raw"].as_str().unwrap().contains("\"id\":35700"),
+        "raw shows the ticket: {}",
+        rejects[0]
+    );
     assert!(line.contains("dropped 2 internal notes"), "{line}");
 
     let (kept, _, _) =

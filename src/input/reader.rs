@@ -326,7 +326,7 @@ impl InputReader {
             if let Some(mut grouper) = self.grouper.take() {
                 let mut out = adapters::Adapted::default();
                 grouper.finish(&mut out);
-                self.take_adapted(out, usize::MAX, None);
+                self.take_adapted(out, usize::MAX, None, "");
                 return Ok(!self.pending.is_empty());
             }
             return Ok(false);
@@ -359,8 +359,8 @@ impl InputReader {
                     item: Err((reason, raw)),
                 }),
                 Ok(UnitResult::Adapted(parts)) => {
-                    for (origin, adapted) in parts {
-                        self.take_adapted(adapted, unit.source, Some(origin));
+                    for (origin, adapted, raw) in parts {
+                        self.take_adapted(adapted, unit.source, Some(origin), &raw);
                     }
                 }
             }
@@ -368,8 +368,15 @@ impl InputReader {
         Ok(true)
     }
 
-    /// Queues what an adapter made of a unit (messages go to the WeCom grouper first).
-    fn take_adapted(&mut self, adapted: adapters::Adapted, source: usize, origin: Option<Origin>) {
+    /// Queues what an adapter made of a unit (messages go to the WeCom grouper first); `raw` is
+    /// the start of the unit, for its rejects.
+    fn take_adapted(
+        &mut self,
+        adapted: adapters::Adapted,
+        source: usize,
+        origin: Option<Origin>,
+        raw: &str,
+    ) {
         self.counts += adapted.counts;
         let mut later = adapters::Adapted::default();
         for piece in adapted.pieces {
@@ -387,7 +394,7 @@ impl InputReader {
                 }
                 Piece::Rejected(reason) => {
                     let origin = origin.clone().expect("a unit's reject has the unit's origin");
-                    (source, origin, Err((reason, String::new())))
+                    (source, origin, Err((reason, raw.to_string())))
                 }
                 Piece::RejectedAt(at, reason) => {
                     let (src, origin) = locate(&at, usize::MAX, None, &self.stats);
@@ -397,7 +404,7 @@ impl InputReader {
             self.pending.push_back(Pending { source, origin, item });
         }
         if !later.pieces.is_empty() || later.counts != AdapterCounts::default() {
-            self.take_adapted(later, usize::MAX, None);
+            self.take_adapted(later, usize::MAX, None, "");
         }
     }
 
@@ -479,9 +486,9 @@ fn locate(
 enum UnitResult {
     /// The unit could not be parsed at all (invalid UTF-8 or JSON, too long).
     Rejected(RejectReason, String),
-    /// Each JSON object of the unit (one, or each element of a top-level array) and what its
-    /// adapter made of it.
-    Adapted(Vec<(Origin, adapters::Adapted)>),
+    /// Each JSON object of the unit (one, or each element of a top-level array), what its
+    /// adapter made of it, and — when that includes a reject — the object's start for `raw`.
+    Adapted(Vec<(Origin, adapters::Adapted, String)>),
 }
 
 fn adapt_unit(format: Format, opts: &AdapterOptions, u: &Unit) -> Result<UnitResult, WrongFormat> {
@@ -508,15 +515,24 @@ fn adapt_unit(format: Format, opts: &AdapterOptions, u: &Unit) -> Result<UnitRes
             let mut parts = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 let origin = Origin { file: u.origin.file.clone(), line: i as u64 + 1 };
-                parts.push((origin.clone(), adapters::adapt(format, item, &origin, opts)?));
+                let adapted = adapters::adapt(format, item, &origin, opts)?;
+                let raw = raw_if_rejected(&adapted, || raw_prefix(item.to_string().as_bytes()));
+                parts.push((origin, adapted, raw));
             }
             Ok(UnitResult::Adapted(parts))
         }
         value => {
             let adapted = adapters::adapt(format, &value, &u.origin, opts)?;
-            Ok(UnitResult::Adapted(vec![(u.origin.clone(), adapted)]))
+            let raw = raw_if_rejected(&adapted, || raw_prefix(bytes));
+            Ok(UnitResult::Adapted(vec![(u.origin.clone(), adapted, raw)]))
         }
     }
+}
+
+/// The unit's start for the rejects output, made only when the adapter rejected something.
+fn raw_if_rejected(adapted: &adapters::Adapted, raw: impl FnOnce() -> String) -> String {
+    let rejected = adapted.pieces.iter().any(|p| matches!(p, Piece::Rejected(_)));
+    if rejected { raw() } else { String::new() }
 }
 
 /// The first 128 bits of the id's SHA-256.
