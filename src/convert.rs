@@ -72,21 +72,14 @@ pub fn convert(opts: &ConvertOptions) -> Result<ConvertSummary, ConvertError> {
     };
     let mut rejects = match &rejects_path {
         Some(p) => Rejects::File(RejectsWriter::create_with_parents(p, None)?),
-        None => Rejects::Stderr(0),
+        None => Rejects::Stderr,
     };
-    let mut summary = output::write_file_or_stdout(&opts.out, |w| {
-        let mut summary = ConvertSummary::default();
+    output::write_file_or_stdout(&opts.out, |w| {
         let out_err = |source| OutputError::Io { path: opts.out.clone(), source };
         while let Some(record) = reader.next()? {
             match record {
-                Record::Conversation(c) => {
-                    adapters::write_jsonl(w, &c).map_err(out_err)?;
-                    summary.converted += 1;
-                }
-                Record::Rejected(r) => {
-                    rejects.write(&r)?;
-                    summary.rejected += 1;
-                }
+                Record::Conversation(c) => adapters::write_jsonl(w, &c).map_err(out_err)?,
+                Record::Rejected(r) => rejects.write(&r)?,
             }
         }
         w.flush().map_err(out_err)?;
@@ -95,25 +88,29 @@ pub fn convert(opts: &ConvertOptions) -> Result<ConvertSummary, ConvertError> {
         if let Rejects::File(r) = rejects {
             r.finish()?.persist()?;
         }
-        Ok::<_, ConvertError>(summary)
+        Ok::<_, ConvertError>(())
     })?;
-    summary.adapter = reader.adapter_counts();
-    summary.inputs = reader.stats().to_vec();
-    summary.rejects_at = rejects_path.map_or("stderr".to_string(), |p| p.display().to_string());
-    Ok(summary)
+    // The reader counted every record it handed out, per source.
+    let inputs = reader.stats().to_vec();
+    Ok(ConvertSummary {
+        converted: inputs.iter().map(|s| s.conversations).sum(),
+        rejected: inputs.iter().map(|s| s.rejected).sum(),
+        adapter: reader.adapter_counts(),
+        inputs,
+        rejects_at: rejects_path.map_or("stderr".to_string(), |p| p.display().to_string()),
+    })
 }
 
 enum Rejects {
     File(RejectsWriter),
-    Stderr(u64),
+    Stderr,
 }
 
 impl Rejects {
     fn write(&mut self, r: &input::Reject) -> Result<(), OutputError> {
         match self {
             Rejects::File(w) => w.write(r),
-            Rejects::Stderr(n) => {
-                *n += 1;
+            Rejects::Stderr => {
                 let mut err = std::io::stderr().lock();
                 output::write_reject_line(&mut err, r, None)
                     .map_err(|source| OutputError::Io { path: PathBuf::from("stderr"), source })

@@ -56,22 +56,6 @@ pub enum CsvError {
         "{source_name}: no {field} column (accepted headers: {accepted}); rename the column or export it"
     )]
     MissingColumn { source_name: String, field: &'static str, accepted: String },
-    #[error("writing the converted output: {0}")]
-    Write(#[from] std::io::Error),
-    #[error("{path}: cannot open input: {source}")]
-    Open { path: std::path::PathBuf, source: std::io::Error },
-    #[error(transparent)]
-    Output(#[from] crate::output::OutputError),
-}
-
-impl CsvError {
-    /// Whether the input is at fault (not the output side).
-    pub fn is_input(&self) -> bool {
-        matches!(
-            self,
-            CsvError::Csv { .. } | CsvError::MissingColumn { .. } | CsvError::Open { .. }
-        )
-    }
 }
 
 /// What a conversion did.
@@ -123,8 +107,10 @@ fn convert<R: Read>(
     let mut reader = CsvReader::new(input, source_name.into())?;
     while let Some(item) = reader.next()? {
         match item {
-            Ok(c) => super::adapters::write_jsonl(out, &c)?,
-            Err(r) => crate::output::write_reject_line(rejects, &r, None)?,
+            Ok(c) => super::adapters::write_jsonl(out, &c).expect("writing to memory"),
+            Err(r) => {
+                crate::output::write_reject_line(rejects, &r, None).expect("writing to memory")
+            }
         }
     }
     Ok(reader.counts())

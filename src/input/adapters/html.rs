@@ -40,11 +40,6 @@ const BLOCKS: &[&str] = &[
 /// Elements whose content is not text.
 const SKIPPED: &[&str] = &["script", "style", "img", "head", "title", "template"];
 
-/// Whether `s` looks like HTML (has a tag or an entity); plain text is returned as it is.
-pub fn looks_like_html(s: &str) -> bool {
-    (s.contains('<') && s.contains('>')) || (s.contains('&') && s.contains(';'))
-}
-
 /// The text of an HTML fragment, as a person reads it.
 pub fn html_to_text(html: &str) -> String {
     let doc = Html::parse_fragment(html);
