@@ -456,7 +456,6 @@ impl InputReader {
                 Some(Line::Text(b)) if b.iter().all(u8::is_ascii_whitespace) => {
                     self.stats[cur.index].lines += 1;
                     self.stats[cur.index].blank_lines += 1;
-                    cur.first_unit = first && cur.first_unit;
                     continue;
                 }
                 Some(Line::Text(b)) => Ok(b.to_vec()),
