@@ -197,9 +197,16 @@ enum Command {
               value_parser = clap::value_parser!(u32).range(1..))]
         days: u32,
         /// The team as profile[:count] items [default: good:5,average:2,slow,cold,rude,scriptless,improver].
-        /// Profiles: good, average, slow, cold, rude, scriptless, improver.
+        /// Profiles: good, average, slow, cold, rude, scriptless, uneven, improver.
         #[arg(long, value_delimiter = ',')]
         agents: Vec<convqa::generate::AgentSpec>,
+        /// Plant a training effect: AGENT[+AGENT…]:SKILL:DATE:POINTS (repeatable), e.g.
+        /// syn-cold:empathy:2026-11-30:15 — those agents score POINTS more in SKILL from DATE.
+        #[arg(long = "plant-training")]
+        plant_training: Vec<convqa::generate::Plant>,
+        /// Plant a team-wide drift: SKILL:DATE:POINTS (repeatable), every agent moves by POINTS.
+        #[arg(long = "plant-drift", value_parser = convqa::generate::Plant::parse_drift)]
+        plant_drift: Vec<convqa::generate::Plant>,
         /// No closing summary line.
         #[arg(long, short)]
         quiet: bool,
@@ -785,9 +792,22 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Generate { conversations, seed, out, truth, start_date, days, agents, quiet } => {
+        Command::Generate {
+            conversations,
+            seed,
+            out,
+            truth,
+            start_date,
+            days,
+            agents,
+            plant_training,
+            plant_drift,
+            quiet,
+        } => {
             use convqa::generate::{GenerateError, GenerateOptions, generate_files};
-            let opts = GenerateOptions { conversations, seed, start_date, days, team: agents };
+            let plants = [plant_training, plant_drift].concat();
+            let opts =
+                GenerateOptions { conversations, seed, start_date, days, team: agents, plants };
             match generate_files(&opts, &out, truth.as_deref()) {
                 Ok(stats) => {
                     if !quiet {
@@ -808,7 +828,9 @@ fn main() -> ExitCode {
                 Err(e) => {
                     eprintln!("convqa: error: {e}");
                     ExitCode::from(match e {
-                        GenerateError::NoDays | GenerateError::NoAgents => 2,
+                        GenerateError::NoDays
+                        | GenerateError::NoAgents
+                        | GenerateError::Plant(_) => 2,
                         GenerateError::Write(_) | GenerateError::Output(_) => exit::OUTPUT,
                     })
                 }

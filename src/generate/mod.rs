@@ -20,6 +20,7 @@
 
 mod jsonl;
 mod phrases;
+pub mod plant;
 pub mod profiles;
 mod random;
 mod script;
@@ -30,6 +31,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 pub use phrases::Lang;
+pub use plant::{Plant, PlantError};
 pub use profiles::{AgentSpec, AgentSpecError, PROFILES, Profile, Truth};
 pub use script::{Generator, Written};
 
@@ -45,6 +47,8 @@ pub struct GenerateOptions {
     pub days: u32,
     /// The team; empty means [`profiles::DEFAULT_TEAM`] (12 agents).
     pub team: Vec<AgentSpec>,
+    /// Planted training effects and drifts ([`plant`]); empty: none.
+    pub plants: Vec<Plant>,
 }
 
 /// The default first day: Monday 2 November 2026, like the sample data.
@@ -59,6 +63,7 @@ impl GenerateOptions {
             start_date: DEFAULT_START_DATE.parse().expect("valid date"),
             days: DEFAULT_DAYS,
             team: Vec::new(),
+            plants: Vec::new(),
         }
     }
 }
@@ -81,6 +86,8 @@ pub enum GenerateError {
     NoDays,
     #[error("the team has no agents (help: --agents good:5,slow,cold)")]
     NoAgents,
+    #[error(transparent)]
+    Plant(#[from] PlantError),
     #[error("cannot write the corpus: {0}")]
     Write(#[source] io::Error),
     #[error(transparent)]
@@ -98,6 +105,7 @@ impl Generator {
         if agents.is_empty() {
             return Err(GenerateError::NoAgents);
         }
+        plant::check(&opts.plants, &agents)?;
         Ok(Generator::new(opts.clone(), agents))
     }
 }
@@ -115,6 +123,7 @@ pub fn truth(opts: &GenerateOptions) -> Result<Truth, GenerateError> {
         days: opts.days,
         note: profiles::TRUTH_NOTE,
         agents: g.agents().iter().map(profiles::agent_truth).collect(),
+        plants: opts.plants.clone(),
     })
 }
 

@@ -105,6 +105,14 @@ pub const PROFILES: &[Profile] = &[
         ..GOOD
     },
     Profile {
+        name: "uneven",
+        description: "shows full empathy after customer distress half the time, some of it a fifth; otherwise good (room for a planted training effect either way)",
+        empathy: 0.5,
+        partial_empathy: 0.2,
+        weaknesses: &[Dimension::Empathy],
+        ..GOOD
+    },
+    Profile {
         name: "improver",
         description: "as slow as `slow` in week 1, faster every week, as fast as good agents from week 5",
         slowness: &[1.0, 0.85, 0.7, 0.4, 0.0],
@@ -235,6 +243,8 @@ pub struct Truth {
     pub days: u32,
     pub note: &'static str,
     pub agents: Vec<AgentTruth>,
+    /// Planted training effects and drifts: (agents, skill, from, points); no agents: everyone.
+    pub plants: Vec<super::Plant>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -29,6 +29,7 @@ use chrono::{Datelike, NaiveDate};
 use super::GenerateOptions;
 use super::jsonl;
 use super::phrases::{Bank, Lang, N_SLOTS, PHRASES, Piece, Slot, Template, Topic};
+use super::plant;
 use super::profiles::{Agent, Profile};
 use super::random::{Rng, exp, ln};
 use crate::conversation::{Channel, Speaker};
@@ -480,6 +481,7 @@ impl Generator {
                 Empathy::None
             }
         };
+        let empathy = self.planted_empathy(agent, date, distress, empathy);
         let n_forbidden = if self.rng.chance(profile.forbidden) {
             1 + usize::from(self.rng.chance(1.0 / 3.0))
         } else {
@@ -714,6 +716,28 @@ impl Generator {
 
         self.write_line(out, &ctx, agent, customer, offset, resolved_field, csat);
         Written { turns: self.n_turns, lang, returning: returning.is_some() }
+    }
+
+    /// The hook of planted effects ([`super::plant`]): draws a number only when a plant touches
+    /// this agent on this day, so corpora without plants keep their bytes.
+    fn planted_empathy(
+        &mut self,
+        agent: usize,
+        date: chrono::NaiveDate,
+        distress: bool,
+        drawn: Empathy,
+    ) -> Empathy {
+        let id = &self.agents[agent].id;
+        let points = plant::points(&self.opts.plants, id, crate::rubric::Dimension::Empathy, date);
+        if !distress || points == 0.0 {
+            return drawn;
+        }
+        let profile = self.agents[agent].profile;
+        match plant::empathy_shift(points, profile, drawn == Empathy::Full, self.rng.unit()) {
+            plant::Shift::Keep => drawn,
+            plant::Shift::Raise => Empathy::Full,
+            plant::Shift::Drop => Empathy::None,
+        }
     }
 
     fn forbidden_and_promise(
