@@ -12,6 +12,7 @@ pub mod conversation;
 pub mod convert;
 pub mod eval;
 pub mod generate;
+pub mod impact;
 pub mod input;
 pub mod language;
 pub mod model;
