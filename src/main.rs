@@ -139,6 +139,10 @@ enum Command {
         #[command(flatten)]
         lock: LockArgs,
     },
+    /// Did training work? For each row of a trainings CSV (agent_id, skill, date[, course]):
+    /// the skill before and after, against untrained agents of the team, with a verdict.
+    /// Writes training_impact.parquet and training_rejects.jsonl into DIR.
+    Impact(ImpactArgs),
     /// Check a `convqa score` output folder: no unfinished commit or leftover temporary file,
     /// every part file readable, no conversation stored twice, counts equal to the run
     /// manifests. Exit 0 when sound, 9 with each problem and how to repair it.
@@ -332,6 +336,54 @@ fn parse_redact(s: &str) -> Result<RedactArg, String> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(RedactArg(Some(Redactor::new(&kinds))))
+        }
+    }
+}
+
+/// `convqa impact`'s arguments.
+#[derive(clap::Args)]
+struct ImpactArgs {
+    /// The output folder of `convqa score`.
+    dir: PathBuf,
+    /// CSV, one training a row: agent_id, skill (a dimension or rule id), date (YYYY-MM-DD)[,
+    /// course]; a header row is skipped; bad rows go to DIR/training_rejects.jsonl.
+    #[arg(long)]
+    trainings: PathBuf,
+    /// Days of the window before the training.
+    #[arg(long, default_value_t = 28)]
+    before_days: u32,
+    /// Days of the window after it.
+    #[arg(long, default_value_t = 28)]
+    after_days: u32,
+    /// Days from the training to the start of the after window.
+    #[arg(long, default_value_t = 7)]
+    gap_days: u32,
+    /// Fewest scored conversations of the trained agent in each window for a verdict.
+    #[arg(long, default_value_t = 20)]
+    min_conversations: usize,
+    /// Bootstrap replicates of each interval.
+    #[arg(long, default_value_t = 2000)]
+    replicates: usize,
+    /// Seed of the bootstrap (same data and seed, same intervals).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// No table on stdout and no closing line.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    lock: LockArgs,
+}
+
+impl ImpactArgs {
+    fn options(&self) -> convqa::impact::ImpactOptions {
+        convqa::impact::ImpactOptions {
+            before_days: self.before_days,
+            after_days: self.after_days,
+            gap_days: self.gap_days,
+            min_conversations: self.min_conversations,
+            replicates: self.replicates,
+            seed: self.seed,
+            wait_lock: self.lock.wait(),
         }
     }
 }
@@ -721,6 +773,9 @@ fn main() -> ExitCode {
         }
         Command::Report { dir, report_args, lock } => report(&dir, &report_args, &lock, false),
         Command::Verify { dir, repair, lock } => verify(&dir, repair, &lock),
+        Command::Impact(a) => {
+            ExitCode::from(convqa::impact::command(&a.dir, &a.trainings, &a.options(), a.quiet))
+        }
         Command::Calibrate { rubric, rule, labels, positive, precision, model_args } => {
             init_logging(false, false);
             let result = load_engine(

@@ -430,6 +430,36 @@ pub fn write_impact(
     Ok(ImpactRun { impact, written })
 }
 
+/// `convqa impact` for the binary: writes the outputs, prints one line per training and
+/// course on stdout and the closing line (or the error) on stderr; returns the exit code.
+pub fn command(dir: &Path, trainings_csv: &Path, opts: &ImpactOptions, quiet: bool) -> u8 {
+    match write_impact(dir, trainings_csv, opts) {
+        Ok(run) => {
+            if !quiet {
+                print!("{}", render_text(&run.impact));
+                let rejected = run.impact.rejects.len();
+                eprintln!(
+                    "convqa: measured {} trainings ({} courses), rejected {} rows{} -> {}",
+                    run.impact.trainings.len(),
+                    run.impact.courses.len(),
+                    rejected,
+                    if rejected > 0 {
+                        format!(" (why: {})", dir.join(TRAINING_REJECTS).display())
+                    } else {
+                        String::new()
+                    },
+                    dir.join(TRAINING_IMPACT).display()
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("convqa: error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
 /// The closing lines of `convqa impact`: one per training and course.
 pub fn render_text(impact: &Impact) -> String {
     let mut out = String::new();
