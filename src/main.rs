@@ -406,6 +406,10 @@ impl LockArgs {
 /// Options of the reports (`convqa report`, `convqa score --report`).
 #[derive(clap::Args)]
 struct ReportArgs {
+    /// Also measure the trainings of this CSV (as `convqa impact` with its defaults) and add
+    /// "Did training work?" to report.html.
+    #[arg(long)]
+    trainings: Option<PathBuf>,
     /// Review queue: at most this many conversations chosen by priority.
     #[arg(long, default_value_t = 50)]
     queue_top: usize,
@@ -540,6 +544,9 @@ fn eval(
 /// Writes the reports of `dir`; prints where, or the error. Returns the exit code.
 fn report(dir: &std::path::Path, args: &ReportArgs, lock: &LockArgs, quiet: bool) -> ExitCode {
     let opts = convqa::report::ReportOptions { wait_lock: lock.wait(), ..args.options() };
+    if let Some(trainings) = &args.trainings {
+        return ExitCode::from(convqa::impact::report_command(dir, &opts, trainings, quiet));
+    }
     match convqa::report::write_report(dir, &opts) {
         Ok(paths) => {
             if !quiet {

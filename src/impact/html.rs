@@ -11,6 +11,10 @@ fn cell(i: Option<Interval>) -> String {
     i.map_or_else(|| "n/a".into(), |i| interval(&i))
 }
 
+fn signed(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".into(), |v| format!("{v:+.1}"))
+}
+
 fn num(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |v| format!("{v:.1}"))
 }
@@ -50,7 +54,7 @@ pub fn section(out: &mut String, impact: &Impact) {
                 num(r.mean_after),
                 r.n_after,
                 cell(r.difference),
-                num(r.control_difference),
+                signed(r.control_difference),
                 r.control_agents,
                 cell(r.effect()),
             );

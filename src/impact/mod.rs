@@ -186,6 +186,8 @@ pub enum ImpactError {
     Load(#[from] LoadError),
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
 }
 
 impl ImpactError {
@@ -195,6 +197,11 @@ impl ImpactError {
             ImpactError::Trainings { .. } | ImpactError::Load(_) => 3,
             ImpactError::Output(OutputError::Locked { .. }) => 8,
             ImpactError::Output(_) => 4,
+            ImpactError::Report(crate::report::ReportError::Load(_)) => 3,
+            ImpactError::Report(crate::report::ReportError::Output(OutputError::Locked {
+                ..
+            })) => 8,
+            ImpactError::Report(crate::report::ReportError::Output(_)) => 4,
         }
     }
 }
@@ -430,6 +437,32 @@ pub fn write_impact(
     Ok(ImpactRun { impact, written })
 }
 
+/// The report with a "Did training work?" section (`convqa report DIR --trainings FILE`): the
+/// report files, `training_impact.parquet` and `training_rejects.jsonl` in one commit.
+pub fn write_report_with_impact(
+    dir: &Path,
+    report_opts: &crate::report::ReportOptions,
+    trainings_csv: &Path,
+    opts: &ImpactOptions,
+) -> Result<(Vec<PathBuf>, Impact), ImpactError> {
+    let mut measured = None;
+    let written = crate::report::write_report_with(dir, report_opts, |tx| {
+        let impact = measure_store(dir, trainings_csv, opts)?;
+        let paths = stage(dir, &impact, tx)?;
+        let mut body = String::new();
+        html::section(&mut body, &impact);
+        measured = Some(impact);
+        let section = crate::report::html::Extra {
+            id: "training",
+            nav: "Training",
+            title: "Did training work?",
+            body,
+        };
+        Ok::<_, ImpactError>((vec![section], paths))
+    })?;
+    Ok((written, measured.expect("measured under the lock")))
+}
+
 /// `convqa impact` for the binary: writes the outputs, prints one line per training and
 /// course on stdout and the closing line (or the error) on stderr; returns the exit code.
 pub fn command(dir: &Path, trainings_csv: &Path, opts: &ImpactOptions, quiet: bool) -> u8 {
@@ -449,6 +482,35 @@ pub fn command(dir: &Path, trainings_csv: &Path, opts: &ImpactOptions, quiet: bo
                         String::new()
                     },
                     dir.join(TRAINING_IMPACT).display()
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("convqa: error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+/// `convqa report DIR --trainings FILE` for the binary: the report with "Did training work?";
+/// returns the exit code.
+pub fn report_command(
+    dir: &Path,
+    report_opts: &crate::report::ReportOptions,
+    trainings_csv: &Path,
+    quiet: bool,
+) -> u8 {
+    let opts = ImpactOptions { wait_lock: report_opts.wait_lock, ..ImpactOptions::default() };
+    match write_report_with_impact(dir, report_opts, trainings_csv, &opts) {
+        Ok((written, impact)) => {
+            if !quiet {
+                eprintln!(
+                    "convqa: wrote {} report files ({} trainings measured, {} rows rejected), open {}",
+                    written.len(),
+                    impact.trainings.len(),
+                    impact.rejects.len(),
+                    dir.join(crate::report::REPORT_HTML).display()
                 );
             }
             0

@@ -382,21 +382,41 @@ pub fn build_from_store(dir: &Path, opts: &ReportOptions) -> Result<Report, Load
 /// (so it reads one run's outputs, not a commit in progress) and putting the files in place
 /// together with one journaled commit: all the new reports, or the old ones.
 pub fn write_report(dir: &Path, opts: &ReportOptions) -> Result<Vec<PathBuf>, ReportError> {
+    write_report_with(dir, opts, |_| Ok::<_, ReportError>((Vec::new(), Vec::new())))
+}
+
+/// [`write_report`], plus what `extra` stages into the same commit under the same lock (other
+/// modules' files) and the page sections it returns (e.g. "Did training work?").
+pub fn write_report_with<E: From<ReportError>>(
+    dir: &Path,
+    opts: &ReportOptions,
+    extra: impl FnOnce(&mut crate::output::Transaction) -> Result<(Vec<html::Extra>, Vec<PathBuf>), E>,
+) -> Result<Vec<PathBuf>, E> {
     if !dir.is_dir() {
-        return Err(LoadError::Read {
-            path: dir.to_path_buf(),
-            source: std::io::ErrorKind::NotFound.into(),
-        }
-        .into());
+        let source = std::io::ErrorKind::NotFound.into();
+        return Err(ReportError::from(LoadError::Read { path: dir.to_path_buf(), source }).into());
     }
-    let _lock = crate::output::open_store(dir, opts.wait_lock)?;
+    let _lock = crate::output::open_store(dir, opts.wait_lock).map_err(ReportError::from)?;
+    let mut tx = crate::output::Transaction::new(dir);
+    let (sections, mut extra_written) = extra(&mut tx)?;
+    let mut written = stage_and_commit(dir, opts, &sections, tx)?;
+    written.append(&mut extra_written);
+    Ok(written)
+}
+
+/// Builds the report, stages its files into `tx` and commits (the folder's lock is held).
+fn stage_and_commit(
+    dir: &Path,
+    opts: &ReportOptions,
+    sections: &[html::Extra],
+    mut tx: crate::output::Transaction,
+) -> Result<Vec<PathBuf>, ReportError> {
     let report = match opts.days {
         None => stream::report(dir, opts)?,
         Some(days) => build(&load_window(dir, Some(days))?, opts),
     };
-    let mut tx = crate::output::Transaction::new(dir);
     let mut written = tables::stage_all(dir, &report, &mut tx)?;
-    let html = html::render(&report);
+    let html = html::render_with(&report, sections);
     let path = dir.join(REPORT_HTML);
     let mut file = crate::output::AtomicFile::create(&path)?;
     std::io::Write::write_all(&mut file, html.as_bytes())

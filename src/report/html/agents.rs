@@ -65,8 +65,10 @@ pub fn heatmap(out: &mut String, report: &Report) {
         let agent = r.agent_id.as_deref().unwrap_or_default();
         w!(
             out,
-            "<tr><th scope=\"row\"><a href=\"#queue\" data-filter-agent=\"{a}\">{a}</a></th>",
-            a = Esc(agent)
+            "<tr><th scope=\"row\"><a href=\"#queue\" data-filter-agent=\"{a}\">{a}</a> \
+             <a class=\"card-link\" href=\"#{card}\">scorecard</a></th>",
+            a = Esc(agent),
+            card = Esc(&super::scorecard::anchor(agent))
         );
         for d in Dimension::ALL {
             let dist = r.dimensions[d as usize];

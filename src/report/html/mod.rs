@@ -32,12 +32,29 @@ mod agents;
 mod chart;
 mod overview;
 mod queue;
+pub mod scorecard;
 
 const STYLE: &str = include_str!("style.css");
 const SCRIPT: &str = include_str!("script.js");
 
+/// A section another module adds to the page (after the built-in ones, before the notes), e.g.
+/// "Did training work?": its body is HTML the adder escaped with [`Esc`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extra {
+    pub id: &'static str,
+    /// The link text in the page's navigation.
+    pub nav: &'static str,
+    pub title: &'static str,
+    pub body: String,
+}
+
 /// Renders the whole page.
 pub fn render(report: &Report) -> String {
+    render_with(report, &[])
+}
+
+/// Renders the whole page with `extra` sections.
+pub fn render_with(report: &Report, extra: &[Extra]) -> String {
     let mut out = String::with_capacity(64 * 1024);
     w!(
         out,
@@ -49,7 +66,7 @@ pub fn render(report: &Report) -> String {
         overview::date_range(&report.overview).map(|r| format!(" · {r}")).unwrap_or_default(),
     );
     overview::header(&mut out, report);
-    nav(&mut out);
+    nav(&mut out, extra);
     w!(out, "<main>\n");
     overview::glance(&mut out, report);
     section(&mut out, "overview", "Overview: KPIs against their targets", |out| {
@@ -62,6 +79,7 @@ pub fn render(report: &Report) -> String {
         overview::dimensions(out, report)
     });
     section(&mut out, "agents", "Agents × dimensions", |out| agents::heatmap(out, report));
+    section(&mut out, "scorecards", "Monthly scorecards", |out| scorecard::scorecards(out, report));
     section(&mut out, "trend", "Week over week", |out| agents::trend(out, report));
     section(&mut out, "queue", "Review queue: read these first", |out| {
         queue::review_queue(out, report)
@@ -70,18 +88,22 @@ pub fn render(report: &Report) -> String {
         agents::skill_gaps(out, report)
     });
     section(&mut out, "follow-ups", "Customers to follow up", |out| queue::follow_ups(out, report));
+    for e in extra {
+        section(&mut out, e.id, e.title, |out| out.push_str(&e.body));
+    }
     w!(out, "</main>\n");
     overview::how_to_read(&mut out, report.pass_threshold, &report.options);
     w!(out, "<script>\n{SCRIPT}</script>\n</body>\n</html>\n");
     out
 }
 
-fn nav(out: &mut String) {
-    const LINKS: [(&str, &str); 9] = [
+fn nav(out: &mut String, extra: &[Extra]) {
+    const LINKS: [(&str, &str); 10] = [
         ("overview", "KPIs"),
         ("distribution", "Distribution"),
         ("dimensions", "Dimensions"),
         ("agents", "Agents"),
+        ("scorecards", "Scorecards"),
         ("trend", "Week over week"),
         ("queue", "Review queue"),
         ("skill-gaps", "Skill gaps"),
@@ -89,7 +111,8 @@ fn nav(out: &mut String) {
         ("how-to-read", "How to read this"),
     ];
     w!(out, "<nav aria-label=\"sections\"><ul>");
-    for (id, label) in LINKS {
+    let extra = extra.iter().map(|e| (e.id, e.nav));
+    for (id, label) in LINKS.into_iter().take(9).chain(extra).chain(LINKS.into_iter().skip(9)) {
         w!(out, "<li><a href=\"#{id}\">{label}</a></li>");
     }
     w!(out, "</ul></nav>\n");
