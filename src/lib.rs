@@ -8,6 +8,7 @@
 //! [`pipeline::score_batch`] is the pure core (a batch of conversations in, a batch of scores
 //! out); [`run::run`] is the streaming batch job around it that the CLI calls.
 
+pub mod coach;
 pub mod conversation;
 pub mod convert;
 pub mod eval;

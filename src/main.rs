@@ -143,6 +143,10 @@ enum Command {
     /// the skill before and after, against untrained agents of the team, with a verdict.
     /// Writes training_impact.parquet and training_rejects.jsonl into DIR.
     Impact(ImpactArgs),
+    /// Coaching sheets for a 1:1: an agent's two weakest dimensions against the team in a month,
+    /// two flagged examples each to discuss and one done well, and what changed since the month
+    /// before. Writes DIR/coaching/<agent>_<month>.html and .md.
+    Coach(CoachArgs),
     /// Check a `convqa score` output folder: no unfinished commit or leftover temporary file,
     /// every part file readable, no conversation stored twice, counts equal to the run
     /// manifests. Exit 0 when sound, 9 with each problem and how to repair it.
@@ -336,6 +340,37 @@ fn parse_redact(s: &str) -> Result<RedactArg, String> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(RedactArg(Some(Redactor::new(&kinds))))
+        }
+    }
+}
+
+/// `convqa coach`'s arguments.
+#[derive(clap::Args)]
+struct CoachArgs {
+    /// The output folder of `convqa score`.
+    dir: PathBuf,
+    /// The agent's id.
+    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    agent: Option<String>,
+    /// One sheet per agent with conversations in the month.
+    #[arg(long)]
+    all: bool,
+    /// The month (YYYY-MM, UTC) [default: the newest month with conversations].
+    #[arg(long, value_parser = convqa::coach::parse_month)]
+    month: Option<chrono::NaiveDate>,
+    /// No closing line.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    lock: LockArgs,
+}
+
+impl CoachArgs {
+    fn options(&self) -> convqa::coach::CoachOptions {
+        convqa::coach::CoachOptions {
+            agent: self.agent.clone(),
+            month: self.month,
+            wait_lock: self.lock.wait(),
         }
     }
 }
@@ -780,6 +815,7 @@ fn main() -> ExitCode {
         }
         Command::Report { dir, report_args, lock } => report(&dir, &report_args, &lock, false),
         Command::Verify { dir, repair, lock } => verify(&dir, repair, &lock),
+        Command::Coach(a) => ExitCode::from(convqa::coach::command(&a.dir, &a.options(), a.quiet)),
         Command::Impact(a) => {
             ExitCode::from(convqa::impact::command(&a.dir, &a.trainings, &a.options(), a.quiet))
         }

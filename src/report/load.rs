@@ -175,7 +175,7 @@ fn summary(path: &Path) -> Result<SummaryFacts, LoadError> {
 
 /// Record batches of a Parquet file, all columns, read one at a time (a batch is turned into
 /// records and dropped before the next is decoded).
-fn batches(
+pub(crate) fn batches(
     path: &Path,
 ) -> Result<impl Iterator<Item = Result<RecordBatch, LoadError>> + use<>, LoadError> {
     let pq = |e: &dyn std::fmt::Display| LoadError::Parquet {

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+pub(crate) use load::batches;
 pub use load::{LoadError, load, load_window};
 pub use period::PeriodKind;
 
