@@ -43,19 +43,20 @@ run_browser() { # URL, then chromium options
     local url=$1
     shift
     # an alert() from injected markup would block the page: a time limit makes it a failure
-    if ! timeout 90 "$browser" --headless --no-sandbox --disable-gpu --no-first-run \
+    timeout 90 "$browser" --headless --no-sandbox --disable-gpu --no-first-run \
         --no-default-browser-check --user-data-dir="$profile/p" --enable-logging=stderr --v=1 \
-        "$@" "$url"; then
-        echo "check_coaching: FAILED: $url did not load within 90 s (a dialog opened by injected markup blocks it)" >&2
-        exit 1
-    fi
+        "$@" "$url"
+}
+blocked() {
+    echo "check_coaching: FAILED: $1 did not load within 90 s (a dialog opened by injected markup blocks it)" >&2
+    exit 1
 }
 pages=("$out/report.html" "$out/coaching/syn-uneven-1_2026-11.html" "$sheet")
 i=0
 for page in "${pages[@]}"; do
-    run_browser "file://$page" --dump-dom >"$work/dom$i.html" 2>"$work/dom$i.log"
+    run_browser "file://$page" --dump-dom >"$work/dom$i.html" 2>"$work/dom$i.log" || blocked "$page"
     run_browser "file://$page" --screenshot="$work/page$i.png" --window-size=1280,3000 \
-        >"$work/shot$i.out" 2>"$work/shot$i.log"
+        >"$work/shot$i.out" 2>"$work/shot$i.log" || blocked "$page"
     i=$((i + 1))
 done
 
