@@ -323,6 +323,26 @@ mod tests {
     }
 
     #[test]
+    fn a_plant_changes_nothing_before_its_day() {
+        let write = |plant: &str| {
+            let mut o = GenerateOptions::new(2000, 9);
+            o.plants = vec![Plant::parse_training(plant).unwrap()];
+            let mut out = Vec::new();
+            write_corpus(&o, &mut out).unwrap();
+            out
+        };
+        let base = corpus(2000, 9);
+        // a plant after the corpus draws nothing: the same bytes as without plants
+        assert_eq!(write("syn-cold:empathy:2027-01-01:15"), base);
+        // from day 14 of 28: the first half is unchanged, the second is not
+        let planted = write("syn-cold:empathy:2026-11-16:15");
+        let lines = |b: &[u8]| b.split(|c| *c == b'\n').map(<[u8]>::to_vec).collect::<Vec<_>>();
+        let (a, b) = (lines(&base), lines(&planted));
+        assert_eq!(a[..990], b[..990]);
+        assert_ne!(a[1000..], b[1000..]);
+    }
+
+    #[test]
     fn zero_conversations_is_an_empty_file() {
         assert!(corpus(0, 1).is_empty());
     }
