@@ -21,8 +21,7 @@ fn num(v: Option<f64>) -> String {
 
 /// The section's body (the caller writes the `<section>` and its heading).
 pub fn section(out: &mut String, impact: &Impact) {
-    let _ = write!(
-        out,
+    out.push_str(
         "<p>Each training's skill before it and after it (from a week after the training), \
          against the agents not trained in that skill in the window (the control group). The \
          effect is the change of the trained agent minus the change of the control group, in \
