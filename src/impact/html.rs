@@ -25,7 +25,7 @@ pub fn section(out: &mut String, impact: &Impact) {
         "<p>Each training's skill before it and after it (from a week after the training), \
          against the agents not trained in that skill in the window (the control group). The \
          effect is the change of the trained agent minus the change of the control group, in \
-         points, with a 95&nbsp;% interval: \"improved\" when the whole interval is above 0.</p>\n"
+         points, with a 95&nbsp;% interval: \"improved\" when the whole interval is above 0.</p>\n",
     );
     if impact.trainings.is_empty() {
         out.push_str("<p>No usable training rows.</p>\n");
