@@ -23,6 +23,35 @@ td.num{text-align:right}.turn{margin:.2rem 0;padding:.2rem .5rem;border-left:3px
 background:#f3fff3}.why{font-style:italic}@media print{@page{size:A4;margin:12mm}body{margin:0;\
 font-size:9.5pt}}";
 
+/// The sheet's first line (numbers only: the same text in HTML and Markdown).
+fn summary(s: &Sheet) -> String {
+    format!(
+        "{} conversations; qa mean {} (team {}; {} since last month).",
+        s.conversations,
+        num(s.qa_mean),
+        num(s.team_qa_mean),
+        signed(s.delta_qa_mean)
+    )
+}
+
+/// A weakness's heading (numbers and the dimension's name only).
+fn heading(w: &super::Weakness) -> String {
+    format!(
+        "{d}: {m:.1} against the team's {t:.1} ({gap:+.1}; team median {med}, {n} conversations \
+         judged)",
+        d = w.dimension.as_str(),
+        m = w.agent_mean,
+        t = w.team_mean,
+        gap = w.agent_mean - w.team_mean,
+        med = num(w.team_median),
+        n = w.conversations,
+    )
+}
+
+const NONE_BELOW: &str =
+    "At or above the team in every dimension judged in 3 or more conversations.";
+const NO_FLAG: &str = "No flag of this dimension to discuss this month.";
+
 /// The sheet as one HTML page.
 pub fn html(s: &Sheet) -> String {
     let mut out = String::new();
@@ -31,33 +60,22 @@ pub fn html(s: &Sheet) -> String {
         out,
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>Coaching sheet · {a} · {month}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
-         <h1>Coaching sheet: {a}, {month}</h1>\n<p>{n} conversations; qa mean {qa} \
-         (team {tqa}; {dqa} since last month).</p>\n",
+         <h1>Coaching sheet: {a}, {month}</h1>\n<p>{summary}</p>\n",
         a = Esc(&s.agent_id),
-        n = s.conversations,
-        qa = num(s.qa_mean),
-        tqa = num(s.team_qa_mean),
-        dqa = signed(s.delta_qa_mean),
+        summary = summary(s),
     );
     if s.weakest.is_empty() {
-        out.push_str(
-            "<p>At or above the team in every dimension judged in 3 or more conversations.</p>\n",
-        );
+        let _ = writeln!(out, "<p>{NONE_BELOW}</p>");
     }
     for w in &s.weakest {
         let _ = write!(
             out,
-            "<section class=\"weakness\" data-dimension=\"{d}\">\n<h2>{d}: {m:.1} against the \
-             team's {t:.1} ({gap:+.1}; team median {med}, {n} conversations judged)</h2>\n",
+            "<section class=\"weakness\" data-dimension=\"{d}\">\n<h2>{h}</h2>\n",
             d = w.dimension.as_str(),
-            m = w.agent_mean,
-            t = w.team_mean,
-            gap = w.agent_mean - w.team_mean,
-            med = num(w.team_median),
-            n = w.conversations,
+            h = heading(w),
         );
         if w.to_discuss.is_empty() {
-            out.push_str("<p>No flag of this dimension to discuss this month.</p>\n");
+            let _ = writeln!(out, "<p>{NO_FLAG}</p>");
         }
         for (i, e) in w.to_discuss.iter().enumerate() {
             let _ = writeln!(out, "<h3>To discuss {}</h3>", i + 1);
@@ -137,33 +155,17 @@ pub fn markdown(s: &Sheet) -> String {
     let month = month_label(s.month);
     let _ = write!(
         out,
-        "# Coaching sheet: {a}, {month}\n\n{n} conversations; qa mean {qa} (team {tqa}; {dqa} \
-         since last month).\n\n",
+        "# Coaching sheet: {a}, {month}\n\n{summary}\n\n",
         a = md_escape(&s.agent_id),
-        n = s.conversations,
-        qa = num(s.qa_mean),
-        tqa = num(s.team_qa_mean),
-        dqa = signed(s.delta_qa_mean),
+        summary = summary(s),
     );
     if s.weakest.is_empty() {
-        out.push_str(
-            "At or above the team in every dimension judged in 3 or more conversations.\n\n",
-        );
+        let _ = write!(out, "{NONE_BELOW}\n\n");
     }
     for w in &s.weakest {
-        let _ = write!(
-            out,
-            "## {d}: {m:.1} against the team's {t:.1} ({gap:+.1}; team median {med}, {n} \
-             conversations judged)\n\n",
-            d = w.dimension.as_str(),
-            m = w.agent_mean,
-            t = w.team_mean,
-            gap = w.agent_mean - w.team_mean,
-            med = num(w.team_median),
-            n = w.conversations,
-        );
+        let _ = write!(out, "## {}\n\n", heading(w));
         if w.to_discuss.is_empty() {
-            out.push_str("No flag of this dimension to discuss this month.\n\n");
+            let _ = write!(out, "{NO_FLAG}\n\n");
         }
         for (i, e) in w.to_discuss.iter().enumerate() {
             let _ = write!(out, "### To discuss {}\n\n", i + 1);

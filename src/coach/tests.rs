@@ -126,3 +126,13 @@ fn data_is_escaped_in_html_and_markdown() {
     assert_eq!(md_escape("[x](http://e) *y* | z<"), "\\[x\\](http://e) \\*y\\* \\| z&lt;");
     assert_eq!(file_stem(&s), "_script_alert_1___script__2026-11");
 }
+
+#[test]
+fn a_killed_coach_runs_temporary_sheets_are_found_for_removal() {
+    let dir = tempfile::tempdir().unwrap();
+    let sheets = dir.path().join(COACHING_DIR);
+    std::fs::create_dir(&sheets).unwrap();
+    std::fs::write(sheets.join(".a_2026-11.md.abc123.tmp"), "half").unwrap();
+    let found = crate::output::commit::stale_temps(dir.path()).unwrap();
+    assert_eq!(found, [sheets.join(".a_2026-11.md.abc123.tmp")]);
+}

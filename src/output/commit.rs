@@ -225,10 +225,10 @@ pub fn pending(root: &Path) -> bool {
     root.join(JOURNAL).exists()
 }
 
-/// The folders of a store that can hold temporary files: the root, `_runs` and every date
-/// partition of the three tables.
+/// The folders of a store that can hold temporary files: the root, `_runs`, `coaching` (the
+/// sheets of `convqa coach`) and every date partition of the three tables.
 pub(crate) fn store_dirs(root: &Path) -> Result<Vec<PathBuf>, OutputError> {
-    let mut dirs = vec![root.to_path_buf(), root.join("_runs")];
+    let mut dirs = vec![root.to_path_buf(), root.join("_runs"), root.join("coaching")];
     for table in super::partitioned::TABLES {
         let t = root.join(table);
         let entries = match std::fs::read_dir(&t) {
