@@ -55,7 +55,7 @@ pub fn section(out: &mut String, impact: &Impact) {
                 cell(r.difference),
                 signed(r.control_difference),
                 r.control_agents,
-                cell(r.effect()),
+                cell(r.effect()) + r.no_control_note(),
             );
         }
         out.push_str("</tbody></table>\n");

@@ -151,6 +151,11 @@ pub struct TrainingImpact {
 }
 
 impl TrainingImpact {
+    /// `" (no control group)"` when the effect is the plain before/after change.
+    pub fn no_control_note(&self) -> &'static str {
+        if self.did.is_none() && self.difference.is_some() { " (no control group)" } else { "" }
+    }
+
     /// The effect the verdict reads: the difference-in-differences, or the difference without
     /// a control group.
     pub fn effect(&self) -> Option<Interval> {
@@ -537,7 +542,7 @@ pub fn render_text(impact: &Impact) -> String {
             opt(r.mean_before),
             r.n_after,
             opt(r.mean_after),
-            r.effect().map_or("n/a".into(), |e| interval(&e)),
+            r.effect().map_or("n/a".into(), |e| interval(&e)) + r.no_control_note(),
         ));
     }
     for c in &impact.courses {

@@ -93,6 +93,20 @@ fn a_team_wide_change_is_no_training_effect() {
     assert!(r.difference.unwrap().low > 0.0, "the raw change alone looks like an improvement");
     assert!(r.did.unwrap().covers(0.0));
     assert_eq!(r.verdict.words(), "no measurable change");
+    assert_eq!(r.no_control_note(), "");
+}
+
+#[test]
+fn without_controls_the_plain_change_is_judged_and_said_so() {
+    let mut data = input(40.0, 70.0, 50.0, 60.0);
+    data.conversations.retain(|c| &*c.agent_id == "a");
+    let t = training("a", Skill::Dimension(Dimension::Empathy), "2026-11-10", None, 2);
+    let m = measure(&data, &[t], &opts());
+    let r = &m.trainings[0];
+    assert_eq!((r.control_agents, r.did), (0, None));
+    assert_eq!(r.effect(), r.difference);
+    assert_eq!(r.verdict, Verdict::Improved);
+    assert!(render_text(&m).contains("(no control group)"), "{}", render_text(&m));
 }
 
 #[test]
