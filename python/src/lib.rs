@@ -86,7 +86,7 @@ impl Engine {
     }
 
     /// The four pyarrow tables (conversations, turns, flags, rejects).
-    fn into_python<'py>(
+    fn python_tables<'py>(
         &self,
         py: Python<'py>,
         out: Collected,
@@ -117,6 +117,7 @@ impl Engine {
     /// `redact` (`all`, `none` or a comma list), `threads` (0: one per core), `max_turns`.
     /// The `convqa.Engine` class resolves the defaults; use that.
     #[new]
+    #[allow(clippy::too_many_arguments)] // the keyword arguments of the Python constructor
     #[pyo3(signature = (rubric_path=None, rubric_text=None, model_dir=None, ort_lib=None, redact="all", threads=0, max_turns=convqa::input::DEFAULT_MAX_TURNS))]
     fn new(
         py: Python<'_>,
@@ -183,7 +184,7 @@ impl Engine {
                 Ok(out)
             })
             .map_err(ConvqaError::new_err)?;
-        self.into_python(py, out)
+        self.python_tables(py, out)
     }
 
     /// Scores JSONL files or folders (every *.jsonl below, also .gz / .zst) with the CLI's own
@@ -212,7 +213,7 @@ impl Engine {
                 Ok(out)
             })
             .map_err(ConvqaError::new_err)?;
-        self.into_python(py, out)
+        self.python_tables(py, out)
     }
 
     /// What was loaded: rubric (name, version, sha256, source), model (name, version or None),

@@ -125,3 +125,46 @@ def test_output_schemas_without_an_engine(cli_out):
     schemas = convqa.output_schemas()
     for name in TABLES:
         assert getattr(schemas, name).equals(cli_out[name].schema)
+
+
+def test_the_gil_is_released_while_scoring(engine):
+    import threading
+    import time
+
+    done = threading.Event()
+    elapsed = {}
+
+    def score():
+        t = time.perf_counter()
+        for _ in range(3):
+            engine.score_jsonl(SAMPLE)
+        elapsed["score"] = time.perf_counter() - t
+        done.set()
+
+    worker = threading.Thread(target=score)
+    ticks = [time.perf_counter()]
+    worker.start()
+    while not done.is_set():
+        time.sleep(0.001)  # Python code that needs the GIL between sleeps
+        ticks.append(time.perf_counter())
+    worker.join()
+    longest = max(b - a for a, b in zip(ticks, ticks[1:]))
+    # held for the whole call, the longest gap would be a whole score_jsonl (a third of the time)
+    assert longest < elapsed["score"] / 10, f"Python stalled {longest:.3f} s of {elapsed['score']:.3f} s"
+
+
+def test_the_ray_example_function_gives_the_same_tables(engine, sample_table):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "ray_data.py"
+    spec = importlib.util.spec_from_file_location("ray_data_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    combined = pa.concat_tables(example.score_table(t) for t in (sample_table.slice(0, 20), sample_table.slice(20)))
+    tables = example.split(combined)
+    direct = engine.score(sample_table)
+    for name in TABLES:
+        # same values row for row (the combined rows make every column nullable)
+        assert tables[name].to_pylist() == getattr(direct, name).to_pylist(), name
+    assert tables["rejects"] is None

@@ -45,7 +45,7 @@ def input_df(spark, rows, partitions=2):
     import pyarrow as pa
 
     table = pa.Table.from_pylist(rows, schema=INPUT_SCHEMA)
-    return spark.createDataFrame(table.to_pandas()).repartition(partitions)
+    return spark.createDataFrame(table).repartition(partitions)  # Arrow in, no pandas types
 
 
 def sorted_rows(table_rows, key):
