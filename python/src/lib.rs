@@ -129,7 +129,7 @@ impl Engine {
         threads: usize,
         max_turns: usize,
     ) -> PyResult<Engine> {
-        let redactor = tables::redactor_from_spec(redact).map_err(PyValueError::new_err)?;
+        let redactor = Redactor::from_spec(redact).map_err(PyValueError::new_err)?;
         py.detach(|| -> Result<Engine, String> {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)

@@ -168,3 +168,21 @@ def test_the_ray_example_function_gives_the_same_tables(engine, sample_table):
         # same values row for row (the combined rows make every column nullable)
         assert tables[name].to_pylist() == getattr(direct, name).to_pylist(), name
     assert tables["rejects"] is None
+
+
+def test_onnx_runtime_and_the_model_come_with_the_package(engine):
+    import os
+
+    if "ORT_DYLIB_PATH" not in os.environ:
+        # the library the onnxruntime wheel installed, not the repository's runtime/ folder
+        assert "onnxruntime" in convqa.ort_library().parts, convqa.ort_library()
+    assert (convqa.DEFAULT_MODEL / "model.onnx").is_file()
+    assert engine.info()["model_name"] == "convqa-mini"
+
+
+def test_an_empty_table_gives_empty_tables_with_the_columns(engine, cli_out):
+    got = engine.score(pa.Table.from_pylist([], schema=INPUT_SCHEMA))
+    for name in TABLES:
+        assert getattr(got, name).num_rows == 0
+        assert getattr(got, name).schema.equals(cli_out[name].schema)
+    assert got.rejects.num_rows == 0
