@@ -19,7 +19,7 @@ use crate::input::{Reject, RejectReason, parse_line};
 use crate::model::ModelError;
 use crate::output::{conversations_batch, flags_batch, turns_batch};
 use crate::pipeline::{Engine, StageTimes, score_batch};
-use crate::redact::{PiiKind, Redactor, redact_score};
+use crate::redact::{Redactor, redact_score};
 
 /// How much of a rejected record is kept in its `raw` column (as in `rejects.jsonl`).
 const RAW_CHARS: usize = 300;
@@ -149,25 +149,6 @@ pub fn rejects_batch(
     RecordBatch::try_new(REJECTS_SCHEMA.clone(), columns)
 }
 
-/// `--redact`'s values: `all`, `none`, or a comma list of email, phone, card, id_number, ip.
-pub fn redactor_from_spec(spec: &str) -> Result<Option<Redactor>, String> {
-    match spec {
-        "all" => Ok(Some(Redactor::default())),
-        "none" => Ok(None),
-        list => {
-            let kinds = list
-                .split(',')
-                .map(|k| {
-                    PiiKind::parse(k.trim()).ok_or_else(|| {
-                        format!("unknown kind `{k}`: use all, none, or a comma list of email, phone, card, id_number, ip")
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Some(Redactor::new(&kinds)))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,12 +208,5 @@ mod tests {
         assert!(!text.value(0).contains("x@example.com"), "{}", text.value(0));
         assert_eq!(output_schemas()[1], plain.turns.schema());
         assert!(text.null_count() == 0);
-    }
-
-    #[test]
-    fn redact_spec_parses_like_the_cli() {
-        assert!(redactor_from_spec("none").unwrap().is_none());
-        assert_eq!(redactor_from_spec("email, ip").unwrap().unwrap().kinds().len(), 2);
-        assert!(redactor_from_spec("emails").unwrap_err().contains("unknown kind `emails`"));
     }
 }

@@ -13,7 +13,7 @@ import convqa
 engine = convqa.Engine(threads=2)
 
 # pandas: a DataFrame of the input schema (turns as lists of dicts) → Arrow → scored
-df = pd.read_json(sys.argv[1], lines=True, dtype=False, convert_dates=False)
+df = pd.read_json(sys.argv[1], lines=True, dtype={"csat": "Int64", "resolved": "boolean"}, convert_dates=False)
 scored = engine.score(pa.Table.from_pandas(df, preserve_index=False))
 conversations = scored.conversations.to_pandas()
 print(conversations[["conversation_id", "qa_score", "passed"]].head())
