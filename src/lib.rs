@@ -27,6 +27,7 @@ pub mod rubric;
 pub mod run;
 pub mod score;
 pub mod segment;
+pub mod tables;
 pub mod timing;
 
 pub use conversation::{Channel, Conversation, Speaker, Turn};

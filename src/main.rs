@@ -326,22 +326,7 @@ fn parse_gap(s: &str) -> Result<std::time::Duration, String> {
 struct RedactArg(Option<convqa::redact::Redactor>);
 
 fn parse_redact(s: &str) -> Result<RedactArg, String> {
-    use convqa::redact::{PiiKind, Redactor};
-    match s {
-        "all" => Ok(RedactArg(Some(Redactor::default()))),
-        "none" => Ok(RedactArg(None)),
-        list => {
-            let kinds = list
-                .split(',')
-                .map(|k| {
-                    PiiKind::parse(k.trim()).ok_or_else(|| {
-                        format!("unknown kind `{k}`: use all, none, or a comma list of email, phone, card, id_number, ip")
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(RedactArg(Some(Redactor::new(&kinds))))
-        }
-    }
+    convqa::redact::Redactor::from_spec(s).map(RedactArg)
 }
 
 /// `convqa coach`'s arguments.

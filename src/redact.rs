@@ -424,6 +424,28 @@ pub fn redact_score(score: &mut crate::score::ConversationScore, redactor: &Reda
     count
 }
 
+impl Redactor {
+    /// `--redact`'s values (the CLI and the Python package): `all`, `none` (no redactor), or a
+    /// comma list of email, phone, card, id_number, ip.
+    pub fn from_spec(spec: &str) -> Result<Option<Redactor>, String> {
+        match spec {
+            "all" => Ok(Some(Redactor::default())),
+            "none" => Ok(None),
+            list => {
+                let kinds = list
+                    .split(',')
+                    .map(|k| {
+                        PiiKind::parse(k.trim()).ok_or_else(|| {
+                            format!("unknown kind `{k}`: use all, none, or a comma list of email, phone, card, id_number, ip")
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Some(Redactor::new(&kinds)))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,5 +524,13 @@ mod tests {
         let red = Redactor::new(&[PiiKind::Email]).redact("a@b.co 13812345678");
         assert_eq!(red.text, "[EMAIL] 13812345678");
         assert_eq!(red.redactions.len(), 1);
+    }
+
+    #[test]
+    fn redact_spec_is_all_none_or_a_list_of_kinds() {
+        assert!(Redactor::from_spec("none").unwrap().is_none());
+        assert_eq!(Redactor::from_spec("all").unwrap().unwrap().kinds().len(), PiiKind::ALL.len());
+        assert_eq!(Redactor::from_spec("email, ip").unwrap().unwrap().kinds().len(), 2);
+        assert!(Redactor::from_spec("emails").unwrap_err().contains("unknown kind `emails`"));
     }
 }
