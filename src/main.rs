@@ -444,13 +444,7 @@ fn eval(
 ) -> Result<(), convqa::eval::EvalError> {
     use convqa::eval::{EvalError, EvalReport};
     if turns.is_empty() && acts.is_empty() && conversations.is_none() {
-        return Err(EvalError::Label {
-            path: PathBuf::from("(arguments)"),
-            line: 0,
-            message: "nothing to evaluate: give --turns FILE, --acts FILE and/or \
-                      --conversations FILE --labels FILE"
-                .into(),
-        });
+        return Err(EvalError::NothingToEvaluate);
     }
     let engine =
         load_engine(rubric.as_deref(), model_args, convqa::rubric::ExampleThresholds::Required)?;
@@ -809,7 +803,7 @@ fn main() -> ExitCode {
                     eprintln!("convqa: error: {e}");
                     ExitCode::from(match e {
                         GenerateError::NoDays | GenerateError::NoAgents => 2,
-                        GenerateError::Write(_) | GenerateError::Output(_) => exit::OUTPUT,
+                        GenerateError::Write { .. } | GenerateError::Output(_) => exit::OUTPUT,
                     })
                 }
             }

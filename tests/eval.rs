@@ -120,3 +120,13 @@ fn turn_evaluation_without_a_model_says_so() {
     assert_eq!(o.status.code(), Some(6));
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs the model"));
 }
+
+#[test]
+fn eval_without_files_says_what_to_give_not_a_file_position() {
+    let o = convqa(&["eval", "--no-models"]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("(arguments)"), "{err}");
+    assert!(err.contains("nothing to evaluate: give --turns FILE"), "{err}");
+    assert!(err.contains("data/eval/turns.jsonl"), "help names an example file: {err}");
+}

@@ -44,6 +44,13 @@ pub enum EvalError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}: {message}")]
     Label { path: PathBuf, line: usize, message: String },
+    #[error(
+        "nothing to evaluate: give --turns FILE (labelled turns, e.g. data/eval/turns.jsonl), \
+         --acts FILE (e.g. data/acts/eval/zh.jsonl) and/or --conversations FILE --labels FILE \
+         (e.g. data/eval/conversations.jsonl and data/eval/conversation_labels.jsonl); \
+         see `convqa eval --help`"
+    )]
+    NothingToEvaluate,
     #[error("turn-level evaluation needs the model; drop --no-models or leave out --turns")]
     NoModel,
     #[error(transparent)]

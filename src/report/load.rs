@@ -21,8 +21,10 @@ pub enum LoadError {
         "{path}: cannot read: {source}; run `convqa score … --out DIR` first and pass that DIR"
     )]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: not a readable Parquet file: {message}")]
-    Parquet { path: PathBuf, message: String },
+    #[error("{path}: not a readable Parquet file: {source}")]
+    Parquet { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
+    #[error("{path}: cannot list the date partitions: {source}")]
+    Partitions { path: PathBuf, source: crate::output::OutputError },
     #[error(
         "{path}: column `{column}` {problem}; the folder was written by another convqa version, re-run `convqa score`"
     )]
@@ -63,7 +65,7 @@ pub fn load_window(dir: &Path, days: Option<u32>) -> Result<ReportInput, LoadErr
     if incremental {
         let dated = |table: &str| {
             crate::output::partitioned::dated_table_files(dir, table)
-                .map_err(|e| LoadError::Parquet { path: dir.join(table), message: e.to_string() })
+                .map_err(|source| LoadError::Partitions { path: dir.join(table), source })
         };
         let conv_files = dated("conversations")?;
         let first = days.and_then(|d| {
@@ -178,19 +180,16 @@ fn summary(path: &Path) -> Result<SummaryFacts, LoadError> {
 fn batches(
     path: &Path,
 ) -> Result<impl Iterator<Item = Result<RecordBatch, LoadError>> + use<>, LoadError> {
-    let pq = |e: &dyn std::fmt::Display| LoadError::Parquet {
+    let pq = |e: parquet::errors::ParquetError| LoadError::Parquet {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source: Box::new(e),
     };
     let file = std::fs::File::open(path)
         .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| pq(&e))?
-        .build()
-        .map_err(|e| pq(&e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?.build().map_err(pq)?;
     let path = path.to_path_buf();
     Ok(reader.map(move |b| {
-        b.map_err(|e| LoadError::Parquet { path: path.clone(), message: e.to_string() })
+        b.map_err(|e| LoadError::Parquet { path: path.clone(), source: Box::new(e) })
     }))
 }
 
@@ -442,7 +441,7 @@ pub(super) fn open(dir: &Path) -> Result<Source, LoadError> {
         let dated = |table: &str| {
             crate::output::partitioned::dated_table_files(dir, table)
                 .map(|files| files.into_iter().map(|(_, f)| f).collect::<Vec<_>>())
-                .map_err(|e| LoadError::Parquet { path: dir.join(table), message: e.to_string() })
+                .map_err(|source| LoadError::Partitions { path: dir.join(table), source })
         };
         (dated("conversations")?, dated("flags")?)
     } else {
@@ -529,5 +528,25 @@ impl Source {
             self.flag_files.clone(),
             Box::new(move |path, batch, out| flag_batch(path, batch, &mut intern, out)),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_parquet_file_names_its_path_and_keeps_the_parquet_error_as_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conversations.parquet");
+        std::fs::write(&path, b"not parquet at all").unwrap();
+        let Err(e) = batches(&path) else { panic!("a text file read as Parquet") };
+        assert!(matches!(&e, LoadError::Parquet { path: p, .. } if *p == path), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}: not a readable Parquet file: ", path.display()))
+        );
+        let source = std::error::Error::source(&e).expect("the Parquet error is kept");
+        assert!(e.to_string().ends_with(&source.to_string()), "{e} / {source}");
     }
 }
