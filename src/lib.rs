@@ -11,6 +11,7 @@
 pub mod conversation;
 pub mod convert;
 pub mod eval;
+pub mod exit;
 pub mod generate;
 pub mod input;
 pub mod language;
