@@ -10,6 +10,7 @@
 
 pub mod conversation;
 pub mod convert;
+pub(crate) mod digest;
 pub mod eval;
 pub mod exit;
 pub mod generate;
@@ -29,16 +30,5 @@ pub mod segment;
 pub mod timing;
 
 pub use conversation::{Channel, Conversation, Speaker, Turn};
-
-/// Lower-case hex SHA-256 of `bytes`: the rubric's and the model files' fingerprints.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lower-case hex of bytes (digests of rubric, model files, inputs and conversations).
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 pub use pipeline::{Engine, score_batch};
 pub use score::{ConversationScore, Flag};

@@ -126,7 +126,7 @@ pub struct ModelStage {
 fn file_sha256(path: &Path) -> Result<String, ModelError> {
     let bytes = std::fs::read(path)
         .map_err(|source| ModelError::Read { path: path.to_path_buf(), source })?;
-    Ok(crate::sha256_hex(&bytes))
+    Ok(crate::digest::sha256_hex(&bytes))
 }
 
 /// `dir/tokenizer.json`, truncating to `max_length` tokens, no padding.

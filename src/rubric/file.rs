@@ -352,7 +352,7 @@ pub(super) fn parse(
         name: file.name,
         version: file.version,
         source: source.to_string(),
-        sha256: crate::sha256_hex(text.as_bytes()),
+        sha256: crate::digest::sha256_hex(text.as_bytes()),
         pass_threshold: file.pass_threshold,
         weights,
         timing,
