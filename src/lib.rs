@@ -15,7 +15,6 @@ pub mod eval;
 pub mod exit;
 pub mod generate;
 pub mod input;
-pub mod language;
 pub mod model;
 pub mod normalize;
 pub mod output;
@@ -32,3 +31,5 @@ pub mod timing;
 pub use conversation::{Channel, Conversation, Speaker, Turn};
 pub use pipeline::{Engine, score_batch};
 pub use score::{ConversationScore, Flag};
+/// Language detection is part of the segment stage; the old path still works.
+pub use segment::language;

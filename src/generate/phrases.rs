@@ -1460,7 +1460,7 @@ mod tests {
 
     #[test]
     fn openings_are_detected_in_their_language() {
-        use crate::language::Language;
+        use crate::segment::language::Language;
         let c = Checker::new();
         let mut errors = Vec::new();
         for (i, b) in PHRASES.open.iter().enumerate() {

@@ -20,9 +20,9 @@ use chrono::{DateTime, Utc};
 pub use model::ModelScores;
 
 use crate::conversation::{Channel, Conversation, Speaker};
-use crate::language::Language;
 use crate::model::{Thresholds, TurnModelOutput};
 use crate::rubric::{Dimension, HitSource, Rubric, RuleKind, RuleOutcome, Severity};
+use crate::segment::language::Language;
 use crate::timing::{Reply, TimingKpis};
 
 /// What a flag is about. `as_str` is the `flag` column.
@@ -223,7 +223,7 @@ pub fn score(
         customer_id: conv.customer_id.clone(),
         started_at: conv.started_at.map_or(first_ts, |t| t.to_utc()),
         ended_at: conv.turns.iter().map(|t| t.ts.to_utc()).max().unwrap_or(first_ts),
-        language: crate::language::conversation_language(turns.iter().map(|t| t.language)),
+        language: crate::segment::language::conversation_language(turns.iter().map(|t| t.language)),
         declared_language: conv.declared_language.clone(),
         n_turns: conv.turns.len() as u32,
         n_customer_turns: count(Speaker::Customer),
