@@ -5,10 +5,10 @@ use crate::convert::ConvertError;
 use crate::eval::EvalError;
 use crate::generate::GenerateError;
 use crate::input::adapters::mapping::MappingError;
+use crate::job::RunError;
 use crate::output::OutputError;
 use crate::output::verify::VerifyError;
 use crate::report::ReportError;
-use crate::run::RunError;
 
 /// Bad command-line usage (also clap's own code).
 pub const USAGE: u8 = 2;

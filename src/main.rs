@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use convqa::engine::EngineOptions;
 use convqa::exit;
-use convqa::pipeline::EngineOptions;
+use convqa::job::RunOptions;
 use convqa::rubric::ExampleThresholds;
-use convqa::run::RunOptions;
 
 #[derive(Parser)]
 #[command(
@@ -150,7 +150,7 @@ struct ScoreArgs {
     #[arg(long, default_value_t = 0, hide_default_value = true)]
     threads: usize,
     /// Conversations per parallel batch.
-    #[arg(long, default_value_t = convqa::run::DEFAULT_BATCH_SIZE)]
+    #[arg(long, default_value_t = convqa::job::DEFAULT_BATCH_SIZE)]
     batch_size: usize,
     /// Longest input line accepted; longer lines are rejected.
     #[arg(long, default_value_t = convqa::input::DEFAULT_MAX_LINE_BYTES)]
@@ -564,7 +564,7 @@ fn score(args: &ScoreArgs) -> ExitCode {
         Ok(opts) => opts,
         Err((code, message)) => return fail(&message, code),
     };
-    let summary = match convqa::run::run(&opts) {
+    let summary = match convqa::job::run(&opts) {
         Ok(summary) => summary,
         Err(e) => return fail(&e, e.exit_code()),
     };

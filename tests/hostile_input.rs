@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 use common::*;
-use convqa::run::{RunOptions, run};
+use convqa::job::{RunOptions, run};
 use serde_json::json;
 
 fn conv(id: &str) -> serde_json::Value {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use common::*;
+use convqa::job::{RunOptions, run};
 use convqa::output::Summary;
-use convqa::run::{RunOptions, run};
 
 fn score_incremental(inputs: &[PathBuf], out: &Path) -> Summary {
     let mut opts = RunOptions::new(inputs.to_vec(), out.to_path_buf());

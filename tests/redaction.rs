@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use convqa::run::{RunOptions, run};
+use convqa::job::{RunOptions, run};
 
 const PII: [&str; 7] = [
     "13912345678",

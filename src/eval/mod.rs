@@ -34,9 +34,9 @@ pub use conversations::{ConversationEval, FindingScore, eval_conversations};
 pub use metrics::{Binary, Confusion};
 pub use turns::{TurnEval, TurnGroup, eval_turns};
 
+use crate::engine::{Engine, EngineError, EngineOptions};
 use crate::input::InputError;
 use crate::model::ModelError;
-use crate::pipeline::{Engine, EngineError, EngineOptions};
 use crate::rubric::RubricError;
 
 #[derive(Debug, thiserror::Error)]

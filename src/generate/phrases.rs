@@ -1249,7 +1249,7 @@ const USER: Src = Src {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::Engine;
+    use crate::engine::Engine;
     use crate::rubric::MatchScratch;
     use crate::segment::Segmented;
 

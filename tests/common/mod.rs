@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type};
 use arrow_array::{Array, RecordBatch};
+use convqa::job::{RunOptions, run};
 use convqa::output::Summary;
-use convqa::run::{RunOptions, run};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 pub fn data(rel: &str) -> PathBuf {
@@ -18,7 +18,7 @@ pub fn data(rel: &str) -> PathBuf {
 
 /// Runs `convqa score` (the library job) on `inputs` with `threads` workers.
 pub fn score(inputs: &[PathBuf], threads: usize) -> (tempfile::TempDir, Summary) {
-    score_in_batches(inputs, threads, convqa::run::DEFAULT_BATCH_SIZE)
+    score_in_batches(inputs, threads, convqa::job::DEFAULT_BATCH_SIZE)
 }
 
 /// As [`score`], with `batch_size` conversations per parallel batch.

@@ -1,4 +1,5 @@
-//! The batch job behind `convqa score`: stream input → score in parallel batches → write outputs.
+//! The batch job behind `convqa score`: stream input → score in parallel batches (with the pure
+//! [`crate::engine`]) → write outputs → commit.
 //!
 //! A reader thread parses lines into batches while the rayon pool scores the previous batch and
 //! the calling thread writes its rows. Memory is bounded by four batches of conversations (one
@@ -17,13 +18,13 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::conversation::Conversation;
+use crate::engine::{Engine, EngineError, EngineOptions, StageTimes, score_batch};
 use crate::input::{self, InputError, InputReader, Record, Source};
 use crate::model::ModelError;
 use crate::output::{
     self, AdapterInfo, Counts, OutputError, ParquetOutputs, RejectsWriter, RunFacts, StageSeconds,
     Summary, Transaction,
 };
-use crate::pipeline::{Engine, EngineError, EngineOptions, StageTimes, score_batch};
 use crate::rubric::RubricError;
 use crate::score::ConversationScore;
 

@@ -1,4 +1,5 @@
-//! The scoring core: a pure function from a batch of conversations to a batch of scores.
+//! The scoring engine, the pure core: a function from a batch of conversations to a batch of
+//! scores ([`score_batch`]), and the [`Engine`] it runs with (loaded once by [`Engine::load`]).
 //!
 //! `model` (one batched pass over every customer and agent turn of the batch, when a model is
 //! loaded) → per conversation `segment → rubric (match + evaluate) / timing → score`, with no
