@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use convqa::engine::EngineOptions;
 use convqa::exit;
 use convqa::job::RunOptions;
+use convqa::report::{GapOptions, QueueOptions, ReportOptions};
 use convqa::rubric::ExampleThresholds;
 
 #[derive(Parser)]
@@ -397,33 +398,34 @@ impl LockArgs {
     }
 }
 
-/// Options of the reports (`convqa report`, `convqa score --report`).
+/// Options of the reports (`convqa report`, `convqa score --report`); the defaults are the
+/// report options' `Default`s.
 #[derive(clap::Args)]
 struct ReportArgs {
     /// Review queue: at most this many conversations chosen by priority.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = QueueOptions::default().top_n)]
     queue_top: usize,
     /// Review queue: at most this many priority entries per agent (0: no limit).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = QueueOptions::default().per_agent)]
     queue_per_agent: usize,
     /// Review queue: percent of passed conversations added at random for calibration audits.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = QueueOptions::default().sample_percent)]
     sample_percent: f64,
     /// Seed of that random sample.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = QueueOptions::default().seed)]
     sample_seed: u64,
     /// Review queue: at most this many sampled conversations (0: no limit).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = QueueOptions::default().sample_max)]
     sample_max: usize,
     /// Time zone of days, weeks and months (IANA name, e.g. Asia/Shanghai).
-    #[arg(long, default_value = "UTC")]
+    #[arg(long, default_value_t = ReportOptions::default().tz)]
     tz: chrono_tz::Tz,
     /// A contact by the same customer within this many days counts against first-contact
     /// resolution of the earlier one.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = ReportOptions::default().repeat_window_days)]
     repeat_days: u32,
     /// Skill gaps: fewest conversations of an agent in a period to judge a dimension.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = GapOptions::default().min_conversations)]
     gap_min_conversations: usize,
     /// Only conversations that started in the last N days of the data (UTC days back from the
     /// newest conversation not after the last run); an --incremental store is then read only
@@ -438,8 +440,7 @@ struct ReportArgs {
 }
 
 impl ReportArgs {
-    fn options(&self) -> convqa::report::ReportOptions {
-        use convqa::report::{GapOptions, QueueOptions, ReportOptions};
+    fn options(&self) -> ReportOptions {
         ReportOptions {
             queue: QueueOptions {
                 top_n: self.queue_top,
@@ -731,5 +732,45 @@ fn generate(
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e, e.exit_code()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Command {
+        Cli::try_parse_from([&["convqa"], args].concat()).unwrap_or_else(|e| panic!("{e}")).command
+    }
+
+    #[test]
+    fn report_arguments_left_out_give_the_report_options_defaults() {
+        let Command::Report { report_args, .. } = parse(&["report", "out"]) else { unreachable!() };
+        assert_eq!(report_args.options(), ReportOptions::default());
+    }
+
+    #[test]
+    fn score_arguments_become_the_job_options_in_one_place() {
+        let Command::Score(args) = parse(&["score", "in.jsonl", "--out", "o", "--no-models"])
+        else {
+            unreachable!()
+        };
+        let opts = args.options().unwrap_or_else(|(_, m)| panic!("{m}"));
+        let defaults = RunOptions::new(vec!["in.jsonl".into()], "o".into());
+        assert_eq!(opts.model, None, "--no-models");
+        assert_eq!(
+            (opts.threads, opts.batch_size, opts.max_line_bytes, opts.max_turns),
+            (defaults.threads, defaults.batch_size, defaults.max_line_bytes, defaults.max_turns)
+        );
+        assert_eq!((opts.strict, opts.incremental, opts.wait_lock), (false, false, None));
+        assert!(opts.redact.is_some(), "redaction is on by default");
+        let Command::Score(args) =
+            parse(&["score", "-", "--out", "o", "--batch-size", "0", "--max-turns", "0"])
+        else {
+            unreachable!()
+        };
+        let opts = args.options().unwrap_or_else(|(_, m)| panic!("{m}"));
+        assert_eq!((opts.batch_size, opts.max_turns), (1, 1), "zero is raised to one");
+        assert_eq!(opts.model, Some(PathBuf::from(convqa::model::DEFAULT_MODEL_DIR)));
     }
 }
