@@ -13,10 +13,11 @@ use super::ModelError;
 
 pub const ORT_VERSION: &str = "1.31.1";
 
-/// The environment, or why the library did not load (`None`: not found; else the library and
-/// ONNX Runtime's error, shared by every later call).
-static ENVIRONMENT: OnceLock<Result<Environment, Option<(PathBuf, Arc<LoadError>)>>> =
-    OnceLock::new();
+/// Why the library did not load: `None` when not found; else the library and ONNX Runtime's
+/// error, shared by every later call.
+type Failure = Option<(PathBuf, Arc<LoadError>)>;
+
+static ENVIRONMENT: OnceLock<Result<Environment, Failure>> = OnceLock::new();
 
 /// ONNX Runtime's reason for not loading its library (a missing symbol, a wrong version, …).
 pub type LoadError = dyn std::error::Error + Send + Sync;
@@ -47,7 +48,7 @@ pub fn environment(explicit: Option<&Path>) -> Result<&'static Environment, Mode
         let Some(lib) = looked.iter().find(|p| p.is_file()) else {
             return Err(None);
         };
-        fn failed(lib: &Path, e: impl Into<Box<LoadError>>) -> Option<(PathBuf, Arc<LoadError>)> {
+        fn failed(lib: &Path, e: impl Into<Box<LoadError>>) -> Failure {
             Some((lib.to_path_buf(), Arc::from(e.into())))
         }
         ort::init_from(lib)

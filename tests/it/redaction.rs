@@ -1,9 +1,7 @@
 //! Personal data never reaches the outputs (on by default), flags still point at the right
 //! phrase in the redacted text, and scoring is the same with and without redaction.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use convqa::job::{RunOptions, run};
 
 const PII: [&str; 7] = [

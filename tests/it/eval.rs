@@ -1,15 +1,7 @@
 //! `convqa eval`: the accuracy claims of the README and the model card are one command away,
 //! and the command's figures are right.
 
-mod common;
-
-use std::process::Command;
-
-use common::*;
-
-fn convqa(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_convqa")).args(args).output().unwrap()
-}
+use crate::common::*;
 
 #[test]
 fn the_shipped_model_keeps_its_chat_domain_accuracy() {
