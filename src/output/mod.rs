@@ -14,6 +14,7 @@ pub mod lock;
 pub(crate) mod parquet;
 pub mod partitioned;
 mod rejects;
+pub mod schema;
 mod summary;
 pub mod verify;
 

@@ -12,8 +12,10 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{ConvRecord, FlagRecord, ReportInput};
+use crate::output::schema::{self, ColumnType, Table};
 use crate::output::{CONVERSATIONS, FLAGS, SUMMARY};
 use crate::rubric::Dimension;
+use crate::score::ConversationScore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -193,13 +195,23 @@ fn batches(
     }))
 }
 
-/// Typed column access with errors that name the file and column.
+/// Typed column access with errors that name the file and column. Each column is read by its
+/// name and type in the table's schema (`output/schema.rs`), the one the writers use.
 struct Columns<'a> {
     path: &'a Path,
     batch: &'a RecordBatch,
+    table: &'a Table<[ConversationScore]>,
 }
 
 impl<'a> Columns<'a> {
+    /// The column `name` of the batch, which the schema says is of type `ty` (a mismatch is a
+    /// bug in the loader, caught by any test that loads a folder).
+    fn col_of(&self, name: &str, ty: ColumnType) -> Result<&'a ArrayRef, LoadError> {
+        let column = self.table.column(name);
+        assert_eq!(column.ty, ty, "{}: the loader reads {name} as {ty:?}", self.table.name);
+        self.col(name)
+    }
+
     fn col(&self, name: &str) -> Result<&'a ArrayRef, LoadError> {
         self.batch.column_by_name(name).ok_or_else(|| LoadError::Column {
             path: self.path.to_path_buf(),
@@ -217,7 +229,10 @@ impl<'a> Columns<'a> {
     }
 
     fn strings(&self, name: &str) -> Result<Vec<Option<String>>, LoadError> {
-        let a = self.col(name)?.as_string_opt::<i32>().ok_or_else(|| self.wrong(name, "UTF-8"))?;
+        let a = self
+            .col_of(name, ColumnType::Utf8)?
+            .as_string_opt::<i32>()
+            .ok_or_else(|| self.wrong(name, "UTF-8"))?;
         Ok(a.iter().map(|v| v.map(str::to_string)).collect())
     }
 
@@ -230,7 +245,7 @@ impl<'a> Columns<'a> {
 
     fn f64s(&self, name: &str) -> Result<Vec<Option<f64>>, LoadError> {
         let a = self
-            .col(name)?
+            .col_of(name, ColumnType::Float64)?
             .as_primitive_opt::<Float64Type>()
             .ok_or_else(|| self.wrong(name, "float64"))?;
         Ok(a.iter().collect())
@@ -238,20 +253,23 @@ impl<'a> Columns<'a> {
 
     fn i32s(&self, name: &str) -> Result<Vec<Option<i32>>, LoadError> {
         let a = self
-            .col(name)?
+            .col_of(name, ColumnType::Int32)?
             .as_primitive_opt::<Int32Type>()
             .ok_or_else(|| self.wrong(name, "int32"))?;
         Ok(a.iter().collect())
     }
 
     fn bools(&self, name: &str) -> Result<Vec<Option<bool>>, LoadError> {
-        let a = self.col(name)?.as_boolean_opt().ok_or_else(|| self.wrong(name, "boolean"))?;
+        let a = self
+            .col_of(name, ColumnType::Boolean)?
+            .as_boolean_opt()
+            .ok_or_else(|| self.wrong(name, "boolean"))?;
         Ok(a.iter().collect())
     }
 
     fn timestamps(&self, name: &str) -> Result<Vec<chrono::DateTime<chrono::Utc>>, LoadError> {
         let a = self
-            .col(name)?
+            .col_of(name, ColumnType::Timestamp)?
             .as_primitive_opt::<TimestampMicrosecondType>()
             .ok_or_else(|| self.wrong(name, "a microsecond timestamp"))?;
         a.iter()
@@ -263,7 +281,10 @@ impl<'a> Columns<'a> {
     }
 
     fn string_lists(&self, name: &str) -> Result<Vec<Vec<String>>, LoadError> {
-        let a = self.col(name)?.as_list_opt::<i32>().ok_or_else(|| self.wrong(name, "a list"))?;
+        let a = self
+            .col_of(name, ColumnType::Utf8List)?
+            .as_list_opt::<i32>()
+            .ok_or_else(|| self.wrong(name, "a list"))?;
         (0..a.len())
             .map(|i| {
                 if a.is_null(i) {
@@ -301,7 +322,7 @@ fn conversation_batch(
     let default = super::Targets::default();
     let default = (default.first_response_secs, default.mean_reply_secs);
     {
-        let c = Columns { path, batch };
+        let c = Columns { path, batch, table: &schema::CONVERSATIONS };
         let ids = c.required_strings("conversation_id")?;
         let agents = c.required_strings("agent_id")?;
         let channels = c.required_strings("channel")?;
@@ -394,7 +415,7 @@ fn flag_batch(
     intern: &mut Interner,
     out: &mut Vec<(String, FlagRecord)>,
 ) -> Result<(), LoadError> {
-    let c = Columns { path, batch };
+    let c = Columns { path, batch, table: &schema::FLAGS };
     let ids = c.required_strings("conversation_id")?;
     let kinds = c.required_strings("flag")?;
     let dims = c.required_strings("dimension")?;
