@@ -22,4 +22,5 @@ mod redaction;
 mod report_html;
 mod reports;
 mod sample_data;
+mod snapshots;
 mod store_faults;
