@@ -202,12 +202,8 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let rejects = RejectsWriter::create(&opts.out.join(output::REJECTS), opts.redact.clone())?;
     let total_bytes: Option<u64> = sources.iter().map(Source::size_on_disk).sum();
     let progress = crate::progress::Progress::new(opts.progress, total_bytes);
-    let mut reader = InputReader::new(sources, opts.max_line_bytes).with_max_turns(opts.max_turns);
-    if opts.format != crate::input::adapters::Format::Jsonl {
-        reader = reader.with_format(opts.format, opts.adapter.clone());
-    }
     log_start(&engine, pool.current_num_threads());
-    let s = stream(opts, &pool, &engine, reader, rejects, sink, &progress)?;
+    let s = stream(opts, &pool, &engine, input_reader(opts, sources), rejects, sink, &progress)?;
     progress.finish(s.reader.bytes_read(), s.counts.scored, s.rejects.count());
 
     let t = Instant::now();
@@ -230,15 +226,11 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         rubric: &engine.rubric,
         model: engine.model.as_ref(),
         stage_seconds: StageSeconds {
-            read: s.read_time.as_secs_f64(),
-            model: s.stages.model.as_secs_f64(),
-            segment: s.stages.segment.as_secs_f64(),
-            rubric: s.stages.rubric.as_secs_f64(),
-            score: s.stages.score.as_secs_f64(),
             write: write_time.as_secs_f64(),
             fsync: output::commit::fsync_seconds() - fsync_before,
             lock: lock_time.as_secs_f64(),
             total_wall: started.elapsed().as_secs_f64(),
+            ..stage_seconds(s.read_time, &s.stages)
         },
         incremental,
     });
@@ -246,6 +238,27 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     check_inputs_unchanged(&inputs_before)?;
     tx.commit()?;
     Ok(summary)
+}
+
+/// The reader of every source, through the format's adapter unless it is convqa's JSONL.
+fn input_reader(opts: &RunOptions, sources: Vec<Source>) -> InputReader {
+    let reader = InputReader::new(sources, opts.max_line_bytes).with_max_turns(opts.max_turns);
+    if opts.format == crate::input::adapters::Format::Jsonl {
+        return reader;
+    }
+    reader.with_format(opts.format, opts.adapter.clone())
+}
+
+/// The reading and scoring stages' seconds (the rest is filled in at the end of the run).
+fn stage_seconds(read: Duration, stages: &StageTimes) -> StageSeconds {
+    StageSeconds {
+        read: read.as_secs_f64(),
+        model: stages.model.as_secs_f64(),
+        segment: stages.segment.as_secs_f64(),
+        rubric: stages.rubric.as_secs_f64(),
+        score: stages.score.as_secs_f64(),
+        ..StageSeconds::default()
+    }
 }
 
 /// The size and modification time of every input file, to notice a change during the run.
