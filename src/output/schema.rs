@@ -2,7 +2,7 @@
 //! meaning, and how its values come out of the scores.
 //!
 //! The writers build their Arrow schema and record batches from these tables
-//! ([`super::parquet`]), the report loader reads columns by the names and types given here
+//! (`output/parquet.rs`), the report loader reads columns by the names and types given here
 //! (`report/load.rs`), and the README's column reference is generated from them: a unit test
 //! fails when the README differs (`CONVQA_BLESS=1 cargo test --lib output::schema` rewrites it).
 //! A column is added, renamed or documented here and nowhere else.
