@@ -12,10 +12,10 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use convqa::Conversation;
+use convqa::engine::Engine;
 use convqa::input::{InputReader, Record, expand_inputs};
 use convqa::normalize::normalize;
 use convqa::output::{ParquetOutputs, conversations_batch, flags_batch, turns_batch};
-use convqa::pipeline::Engine;
 use convqa::rubric::MatchScratch;
 use convqa::segment::Segmented;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

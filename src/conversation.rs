@@ -173,6 +173,6 @@ impl Conversation {
             field(&t.ts.to_rfc3339());
             field(&t.text);
         }
-        crate::hex(&h.finalize())
+        crate::digest::hex(&h.finalize())
     }
 }

@@ -1,46 +1,45 @@
 //! convqa: quality assurance for customer-service conversations in Chinese and English.
 //!
 //! The pipeline, one module a stage:
-//! `input` (JSONL → [`Conversation`]) → `normalize` → `segment` (+ `language`) →
-//! `rubric` (phrase matching and rule scopes) / `timing` (reply-time KPIs) → `score`
-//! (subscores, qa_score, flags) → `output` (Parquet, rejects, summary).
+//! `input` (JSONL or another tool's export → [`Conversation`]) → `normalize` → `segment`
+//! (tokens, + `segment::language`) → `model` (sentiment, politeness, acts) → `rubric` (phrase
+//! matching and rule scopes) / `timing` (reply-time KPIs) → `score` (subscores, qa_score,
+//! flags) → `output` (Parquet, rejects, summary) → `report` (for people).
 //!
-//! [`pipeline::score_batch`] is the pure core (a batch of conversations in, a batch of scores
-//! out); [`run::run`] is the streaming batch job around it that the CLI calls.
+//! Two modules wire them: [`engine`] is the pure core ([`Engine`] loaded once;
+//! [`score_batch`]: a batch of conversations in, a batch of scores out, no I/O), and [`job`] is
+//! the streaming batch job around it that `convqa score` runs (read, score, write, commit).
+//! The other commands: `convert`, `eval`, `generate`, `report`, `output::verify`; their exit
+//! codes are in `exit`. Leaves: `conversation` (the records), `digest`, `redact`, `progress`.
 
 pub mod coach;
 pub mod conversation;
 pub mod convert;
+pub(crate) mod digest;
+pub mod engine;
 pub mod eval;
+pub mod exit;
 pub mod generate;
 pub mod impact;
 pub mod input;
-pub mod language;
+pub mod job;
 pub mod model;
 pub mod normalize;
 pub mod output;
-pub mod pipeline;
 pub mod progress;
 pub mod redact;
 pub mod report;
 pub mod rubric;
-pub mod run;
 pub mod score;
 pub mod segment;
 pub mod tables;
 pub mod timing;
 
 pub use conversation::{Channel, Conversation, Speaker, Turn};
-
-/// Lower-case hex SHA-256 of `bytes`: the rubric's and the model files' fingerprints.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    hex(&Sha256::digest(bytes))
-}
-
-/// Lower-case hex of bytes (digests of rubric, model files, inputs and conversations).
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-pub use pipeline::{Engine, score_batch};
+/// The old names of [`engine`] (`pipeline`) and [`job`] (`run`).
+pub use engine as pipeline;
+pub use engine::{Engine, EngineOptions, score_batch};
+pub use job as run;
 pub use score::{ConversationScore, Flag};
+/// Language detection is part of the segment stage; the old path still works.
+pub use segment::language;

@@ -4,7 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use convqa::run::{RunError, RunOptions, run};
+use convqa::engine::EngineOptions;
+use convqa::exit;
+use convqa::impact::ImpactOptions;
+use convqa::job::RunOptions;
+use convqa::report::{GapOptions, QueueOptions, ReportOptions};
+use convqa::rubric::ExampleThresholds;
 
 #[derive(Parser)]
 #[command(
@@ -21,92 +26,11 @@ struct Cli {
 enum Command {
     /// Score conversations (JSONL, one conversation a line, or another tool's export with
     /// --from) and write Parquet results.
-    Score {
-        /// Input files, directories (every *.jsonl below them, also .gz / .zst; with --from, the
-        /// format's files) or - for stdin.
-        #[arg(required = true)]
-        inputs: Vec<PathBuf>,
-        /// Read another tool's export directly, streamed, without converting it first.
-        #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
-        from: FormatArg,
-        #[command(flatten)]
-        adapter_args: AdapterArgs,
-        /// Output directory (created if missing).
-        #[arg(long, short)]
-        out: PathBuf,
-        /// Rubric TOML file [default: the built-in rubric/default.toml].
-        #[arg(long)]
-        rubric: Option<PathBuf>,
-        /// Scoring worker threads, one model session each [default: one per CPU core]; reading
-        /// and writing run on two more threads.
-        #[arg(long, default_value_t = 0, hide_default_value = true)]
-        threads: usize,
-        /// Conversations per parallel batch.
-        #[arg(long, default_value_t = convqa::run::DEFAULT_BATCH_SIZE)]
-        batch_size: usize,
-        /// Longest input line accepted; longer lines are rejected.
-        #[arg(long, default_value_t = convqa::input::DEFAULT_MAX_LINE_BYTES)]
-        max_line_bytes: usize,
-        /// Most turns in a conversation; longer conversations are rejected.
-        #[arg(long, default_value_t = convqa::input::DEFAULT_MAX_TURNS)]
-        max_turns: usize,
-        /// Any rejected line stops the run (exit code 7) and keeps the previous outputs.
-        #[arg(long)]
-        strict: bool,
-        /// Progress on stderr: `bar` (terminal only), `json` (a JSON object per line, for
-        /// schedulers) or `none`.
-        #[arg(long, value_enum, default_value_t = ProgressArg::Bar)]
-        progress: ProgressArg,
-        /// No progress bar, no closing summary line, only errors on stderr.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Say what the run does on stderr (rubric, model, rejects); RUST_LOG=convqa=debug for more.
-        #[arg(long, short)]
-        verbose: bool,
-        #[command(flatten)]
-        model_args: ModelArgs,
-        /// Personal data replaced in every text written out: `all`, `none`, or a comma list of
-        /// email, phone, card, id_number, ip. Scoring always sees the original text.
-        #[arg(long, default_value = "all", value_parser = parse_redact)]
-        redact: RedactArg,
-        /// The nightly layout: Hive-style date partitions (conversations/date=YYYY-MM-DD/...);
-        /// unchanged conversations are skipped, changed ones (same id, new content) replaced.
-        #[arg(long)]
-        incremental: bool,
-        /// Also write the reports (review queue, agents, skill gaps, follow-ups, report.html).
-        #[arg(long)]
-        report: bool,
-        #[command(flatten)]
-        report_args: ReportArgs,
-        #[command(flatten)]
-        lock: LockArgs,
-    },
+    Score(ScoreArgs),
     /// Measure convqa on labelled files: the model on labelled turns (accuracy, macro-F1,
     /// confusion, flag precision/recall per task and language) and the rubric on labelled
     /// conversations (pass/fail accuracy, precision/recall per finding).
-    Eval {
-        /// Labelled turns (JSONL: text, lang, task, label), e.g. data/eval/turns.jsonl.
-        #[arg(long)]
-        turns: Vec<PathBuf>,
-        /// Turns labelled with agent acts and customer distress (JSONL: text, speaker, lang,
-        /// labels), e.g. data/acts/eval/zh.jsonl; repeat for several files.
-        #[arg(long)]
-        acts: Vec<PathBuf>,
-        /// Conversations (input schema) to score, with --labels.
-        #[arg(long, requires = "labels")]
-        conversations: Option<PathBuf>,
-        /// What a reviewer expects of each conversation (JSONL: conversation_id, passed, findings).
-        #[arg(long, requires = "conversations")]
-        labels: Option<PathBuf>,
-        /// Rubric TOML file [default: the built-in rubric/default.toml].
-        #[arg(long)]
-        rubric: Option<PathBuf>,
-        #[command(flatten)]
-        model_args: ModelArgs,
-        /// Also write the results as JSON here.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    Eval(EvalArgs),
     /// Calibrate a rubric example rule on labelled turns: prints the `example_threshold` line
     /// (tied to the model file's SHA-256) to paste into the rule.
     Calibrate {
@@ -221,6 +145,134 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct ScoreArgs {
+    /// Input files, directories (every *.jsonl below them, also .gz / .zst; with --from, the
+    /// format's files) or - for stdin.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Read another tool's export directly, streamed, without converting it first.
+    #[arg(long, value_enum, default_value_t = FormatArg::Jsonl)]
+    from: FormatArg,
+    #[command(flatten)]
+    adapter_args: AdapterArgs,
+    /// Output directory (created if missing).
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Rubric TOML file [default: the built-in rubric/default.toml].
+    #[arg(long)]
+    rubric: Option<PathBuf>,
+    /// Scoring worker threads, one model session each [default: one per CPU core]; reading
+    /// and writing run on two more threads.
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
+    threads: usize,
+    /// Conversations per parallel batch.
+    #[arg(long, default_value_t = convqa::job::DEFAULT_BATCH_SIZE)]
+    batch_size: usize,
+    /// Longest input line accepted; longer lines are rejected.
+    #[arg(long, default_value_t = convqa::input::DEFAULT_MAX_LINE_BYTES)]
+    max_line_bytes: usize,
+    /// Most turns in a conversation; longer conversations are rejected.
+    #[arg(long, default_value_t = convqa::input::DEFAULT_MAX_TURNS)]
+    max_turns: usize,
+    /// Any rejected line stops the run (exit code 7) and keeps the previous outputs.
+    #[arg(long)]
+    strict: bool,
+    /// Progress on stderr: `bar` (terminal only), `json` (a JSON object per line, for
+    /// schedulers) or `none`.
+    #[arg(long, value_enum, default_value_t = ProgressArg::Bar)]
+    progress: ProgressArg,
+    /// No progress bar, no closing summary line, only errors on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Say what the run does on stderr (rubric, model, rejects); RUST_LOG=convqa=debug for more.
+    #[arg(long, short)]
+    verbose: bool,
+    #[command(flatten)]
+    model_args: ModelArgs,
+    /// Personal data replaced in every text written out: `all`, `none`, or a comma list of
+    /// email, phone, card, id_number, ip. Scoring always sees the original text.
+    #[arg(long, default_value = "all", value_parser = parse_redact)]
+    redact: RedactArg,
+    /// The nightly layout: Hive-style date partitions (conversations/date=YYYY-MM-DD/...);
+    /// unchanged conversations are skipped, changed ones (same id, new content) replaced.
+    #[arg(long)]
+    incremental: bool,
+    /// Also write the reports (review queue, agents, skill gaps, follow-ups, report.html).
+    #[arg(long)]
+    report: bool,
+    #[command(flatten)]
+    report_args: ReportArgs,
+    #[command(flatten)]
+    lock: LockArgs,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Labelled turns (JSONL: text, lang, task, label), e.g. data/eval/turns.jsonl.
+    #[arg(long)]
+    turns: Vec<PathBuf>,
+    /// Turns labelled with agent acts and customer distress (JSONL: text, speaker, lang,
+    /// labels), e.g. data/acts/eval/zh.jsonl; repeat for several files.
+    #[arg(long)]
+    acts: Vec<PathBuf>,
+    /// Conversations (input schema) to score, with --labels.
+    #[arg(long, requires = "labels")]
+    conversations: Option<PathBuf>,
+    /// What a reviewer expects of each conversation (JSONL: conversation_id, passed, findings).
+    #[arg(long, requires = "conversations")]
+    labels: Option<PathBuf>,
+    /// Rubric TOML file [default: the built-in rubric/default.toml].
+    #[arg(long)]
+    rubric: Option<PathBuf>,
+    #[command(flatten)]
+    model_args: ModelArgs,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+impl ScoreArgs {
+    /// The job's options (the one place arguments become [`RunOptions`]); an error is (exit
+    /// code, message).
+    fn options(&self) -> Result<RunOptions, (u8, String)> {
+        use convqa::progress::ProgressMode;
+        Ok(RunOptions {
+            inputs: self.inputs.clone(),
+            out: self.out.clone(),
+            rubric: self.rubric.clone(),
+            threads: self.threads,
+            batch_size: self.batch_size.max(1),
+            max_line_bytes: self.max_line_bytes,
+            progress: match (self.quiet, self.progress) {
+                (_, ProgressArg::Json) => ProgressMode::Json,
+                (true, _) | (_, ProgressArg::None) => ProgressMode::None,
+                (false, ProgressArg::Bar) => ProgressMode::Bar,
+            },
+            max_turns: self.max_turns.max(1),
+            strict: self.strict,
+            model: self.model_args.dir(),
+            ort_lib: self.model_args.ort_lib.clone(),
+            redact: self.redact.0.clone(),
+            incremental: self.incremental,
+            format: self.from.format(),
+            adapter: self.adapter_args.options(self.from.format())?,
+            wait_lock: self.lock.wait(),
+        })
+    }
+}
+
+impl EvalArgs {
+    fn options(&self) -> convqa::eval::EvalOptions {
+        convqa::eval::EvalOptions {
+            turns: self.turns.clone(),
+            acts: self.acts.clone(),
+            conversations: self.conversations.clone().zip(self.labels.clone()),
+            engine: self.model_args.engine(self.rubric.clone(), ExampleThresholds::Required),
+        }
+    }
+}
+
 /// Export formats `convqa convert` and `convqa score --from` read.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum FormatArg {
@@ -292,7 +344,10 @@ impl AdapterArgs {
                 return Err((2, "the json format needs --mapping FILE.toml (examples in data/adapters/mappings/)".into()));
             }
             (Some(_), other) => {
-                return Err((2, format!("--mapping is for the json format, not {other}")));
+                return Err((
+                    exit::USAGE,
+                    format!("--mapping is for the json format, not {other}"),
+                ));
             }
             (None, _) => None,
         };
@@ -370,22 +425,22 @@ struct ImpactArgs {
     #[arg(long)]
     trainings: PathBuf,
     /// Days of the window before the training.
-    #[arg(long, default_value_t = 28)]
+    #[arg(long, default_value_t = ImpactOptions::default().before_days)]
     before_days: u32,
     /// Days of the window after it.
-    #[arg(long, default_value_t = 28)]
+    #[arg(long, default_value_t = ImpactOptions::default().after_days)]
     after_days: u32,
     /// Days from the training to the start of the after window.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = ImpactOptions::default().gap_days)]
     gap_days: u32,
     /// Fewest scored conversations of the trained agent in each window for a verdict.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = ImpactOptions::default().min_conversations)]
     min_conversations: usize,
     /// Bootstrap replicates of each interval.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = ImpactOptions::default().replicates)]
     replicates: usize,
     /// Seed of the bootstrap (same data and seed, same intervals).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = ImpactOptions::default().seed)]
     seed: u64,
     /// No table on stdout and no closing line.
     #[arg(long, short)]
@@ -395,8 +450,8 @@ struct ImpactArgs {
 }
 
 impl ImpactArgs {
-    fn options(&self) -> convqa::impact::ImpactOptions {
-        convqa::impact::ImpactOptions {
+    fn options(&self) -> ImpactOptions {
+        ImpactOptions {
             before_days: self.before_days,
             after_days: self.after_days,
             gap_days: self.gap_days,
@@ -423,7 +478,8 @@ impl LockArgs {
     }
 }
 
-/// Options of the reports (`convqa report`, `convqa score --report`).
+/// Options of the reports (`convqa report`, `convqa score --report`); the defaults are the
+/// report options' `Default`s.
 #[derive(clap::Args)]
 struct ReportArgs {
     /// Also measure the trainings of this CSV (as `convqa impact` with its defaults) and add
@@ -431,29 +487,29 @@ struct ReportArgs {
     #[arg(long)]
     trainings: Option<PathBuf>,
     /// Review queue: at most this many conversations chosen by priority.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = QueueOptions::default().top_n)]
     queue_top: usize,
     /// Review queue: at most this many priority entries per agent (0: no limit).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = QueueOptions::default().per_agent)]
     queue_per_agent: usize,
     /// Review queue: percent of passed conversations added at random for calibration audits.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = QueueOptions::default().sample_percent)]
     sample_percent: f64,
     /// Seed of that random sample.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = QueueOptions::default().seed)]
     sample_seed: u64,
     /// Review queue: at most this many sampled conversations (0: no limit).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = QueueOptions::default().sample_max)]
     sample_max: usize,
     /// Time zone of days, weeks and months (IANA name, e.g. Asia/Shanghai).
-    #[arg(long, default_value = "UTC")]
+    #[arg(long, default_value_t = ReportOptions::default().tz)]
     tz: chrono_tz::Tz,
     /// A contact by the same customer within this many days counts against first-contact
     /// resolution of the earlier one.
-    #[arg(long, default_value_t = 7)]
+    #[arg(long, default_value_t = ReportOptions::default().repeat_window_days)]
     repeat_days: u32,
     /// Skill gaps: fewest conversations of an agent in a period to judge a dimension.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = GapOptions::default().min_conversations)]
     gap_min_conversations: usize,
     /// Only conversations that started in the last N days of the data (UTC days back from the
     /// newest conversation not after the last run); an --incremental store is then read only
@@ -468,8 +524,7 @@ struct ReportArgs {
 }
 
 impl ReportArgs {
-    fn options(&self) -> convqa::report::ReportOptions {
-        use convqa::report::{GapOptions, QueueOptions, ReportOptions};
+    fn options(&self) -> ReportOptions {
         ReportOptions {
             queue: QueueOptions {
                 top_n: self.queue_top,
@@ -494,100 +549,6 @@ impl ReportArgs {
     }
 }
 
-/// The rubric (a file or the built-in one) and the model, loaded once and bound together.
-fn load_engine(
-    rubric: Option<&std::path::Path>,
-    model_args: &ModelArgs,
-    thresholds: convqa::rubric::ExampleThresholds,
-) -> Result<convqa::Engine, convqa::eval::EvalError> {
-    use convqa::segment::{ChineseSegmenter, Segmenter};
-    let segmenter = Segmenter::new(ChineseSegmenter::new());
-    let rubric = match rubric {
-        Some(p) => convqa::rubric::Rubric::load(p, &segmenter)?,
-        None => convqa::rubric::Rubric::default_rubric(&segmenter)?,
-    };
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let model = match model_args.dir() {
-        Some(dir) => {
-            Some(convqa::model::ModelStage::load(&dir, model_args.ort_lib.as_deref(), workers)?)
-        }
-        None => None,
-    };
-    Ok(convqa::Engine::new_with(segmenter, rubric, model, thresholds)?)
-}
-
-/// `convqa eval`: loads the engine once, evaluates each file, prints tables, writes JSON.
-fn eval(
-    turns: &[PathBuf],
-    acts: &[PathBuf],
-    conversations: Option<(PathBuf, PathBuf)>,
-    rubric: Option<PathBuf>,
-    model_args: &ModelArgs,
-    out: Option<PathBuf>,
-) -> Result<(), convqa::eval::EvalError> {
-    use convqa::eval::{EvalError, EvalReport};
-    if turns.is_empty() && acts.is_empty() && conversations.is_none() {
-        return Err(EvalError::Label {
-            path: PathBuf::from("(arguments)"),
-            line: 0,
-            message: "nothing to evaluate: give --turns FILE, --acts FILE and/or \
-                      --conversations FILE --labels FILE"
-                .into(),
-        });
-    }
-    let engine =
-        load_engine(rubric.as_deref(), model_args, convqa::rubric::ExampleThresholds::Required)?;
-    let mut report = EvalReport {
-        model: engine.model.as_ref().map(|m| format!("{} {}", m.manifest.name, m.manifest.version)),
-        rubric: format!("{} {}", engine.rubric.name, engine.rubric.version),
-        ..Default::default()
-    };
-    for path in turns {
-        let m = engine.model.as_ref().ok_or(EvalError::NoModel)?;
-        report.turns.push(convqa::eval::eval_turns(path, m)?);
-    }
-    for path in acts {
-        report.acts.push(convqa::eval::eval_acts(path, &engine)?);
-    }
-    if let Some((convs, labels)) = conversations {
-        report.conversations.push(convqa::eval::eval_conversations(&convs, &labels, &engine)?);
-    }
-    print!("{}", report.render());
-    if let Some(path) = out {
-        let json = serde_json::to_string_pretty(&report).expect("serializable");
-        std::fs::write(&path, json + "\n")
-            .map_err(|source| EvalError::Read { path: path.clone(), source })?;
-    }
-    Ok(())
-}
-
-/// Writes the reports of `dir`; prints where, or the error. Returns the exit code.
-fn report(dir: &std::path::Path, args: &ReportArgs, lock: &LockArgs, quiet: bool) -> ExitCode {
-    let opts = convqa::report::ReportOptions { wait_lock: lock.wait(), ..args.options() };
-    if let Some(trainings) = &args.trainings {
-        return ExitCode::from(convqa::impact::report_command(dir, &opts, trainings, quiet));
-    }
-    match convqa::report::write_report(dir, &opts) {
-        Ok(paths) => {
-            if !quiet {
-                eprintln!(
-                    "convqa: wrote {} report files, open {}",
-                    paths.len(),
-                    dir.join(convqa::report::REPORT_HTML).display()
-                );
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("convqa: error: {e}");
-            ExitCode::from(match e {
-                convqa::report::ReportError::Load(_) => exit::INPUT,
-                convqa::report::ReportError::Output(e) => exit::output(&e),
-            })
-        }
-    }
-}
-
 /// Which model runs (`score`, `eval`).
 #[derive(clap::Args)]
 struct ModelArgs {
@@ -608,6 +569,18 @@ impl ModelArgs {
     /// The model folder, or `None` with `--no-models`.
     fn dir(&self) -> Option<PathBuf> {
         (!self.no_models).then(|| self.model.clone())
+    }
+
+    /// The engine of `rubric` and this model, one session per CPU core.
+    fn engine(&self, rubric: Option<PathBuf>, thresholds: ExampleThresholds) -> EngineOptions {
+        EngineOptions {
+            rubric,
+            rubric_text: None,
+            model: self.dir(),
+            ort_lib: self.ort_lib.clone(),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            example_thresholds: thresholds,
+        }
     }
 }
 
@@ -634,170 +607,15 @@ fn init_logging(quiet: bool, verbose: bool) {
         .init();
 }
 
-/// Exit codes (documented in the README).
-mod exit {
-    pub const INPUT: u8 = 3;
-    pub const OUTPUT: u8 = 4;
-    pub const RUBRIC: u8 = 5;
-    pub const MODEL: u8 = 6;
-    pub const STRICT: u8 = 7;
-    pub const LOCKED: u8 = 8;
-    pub const UNSOUND: u8 = 9;
-    pub const INTERNAL: u8 = 1;
-
-    /// 8 when another run holds the folder's lock, else 4.
-    pub fn output(e: &convqa::output::OutputError) -> u8 {
-        match e {
-            convqa::output::OutputError::Locked { .. } => LOCKED,
-            _ => OUTPUT,
-        }
-    }
-}
-
-/// `convqa verify`: prints what it found and how to repair it. Returns the exit code.
-fn verify(dir: &std::path::Path, repair: bool, lock: &LockArgs) -> ExitCode {
-    use convqa::output::verify::{VerifyError, verify};
-    match verify(dir, repair, lock.wait()) {
-        Ok(v) => {
-            for r in &v.repaired {
-                eprintln!("convqa: repaired: {r}");
-            }
-            for f in &v.findings {
-                eprintln!("convqa: problem: {}\n  repair: {}", f.problem, f.repair);
-            }
-            eprintln!(
-                "convqa: {} store {}: {} conversations in {} data files{}; {} problems",
-                v.layout,
-                dir.display(),
-                v.conversations,
-                v.data_files,
-                if v.layout == "incremental" {
-                    format!(", {} runs", v.runs)
-                } else {
-                    String::new()
-                },
-                v.findings.len()
-            );
-            if v.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(exit::UNSOUND) }
-        }
-        Err(e) => {
-            eprintln!("convqa: error: {e}");
-            ExitCode::from(match e {
-                VerifyError::NotAStore { .. } => exit::INPUT,
-                VerifyError::Output(e) => exit::output(&e),
-            })
-        }
-    }
-}
-
-/// The exit code of an `eval` or `calibrate` error.
-fn eval_exit_code(e: &convqa::eval::EvalError) -> u8 {
-    use convqa::eval::EvalError;
-    match e {
-        EvalError::Model(_) | EvalError::NoModel => exit::MODEL,
-        EvalError::Rubric(_) => exit::RUBRIC,
-        _ => exit::INPUT,
-    }
+/// Prints `convqa: error: …` and returns the exit code.
+fn fail(message: &dyn std::fmt::Display, code: u8) -> ExitCode {
+    eprintln!("convqa: error: {message}");
+    ExitCode::from(code)
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Score {
-            inputs,
-            out,
-            rubric,
-            threads,
-            batch_size,
-            max_line_bytes,
-            max_turns,
-            strict,
-            progress,
-            quiet,
-            verbose,
-            model_args,
-            redact,
-            incremental,
-            report: with_report,
-            report_args,
-            from,
-            adapter_args,
-            lock,
-        } => {
-            init_logging(quiet, verbose);
-            let adapter = match adapter_args.options(from.format()) {
-                Ok(a) => a,
-                Err((code, message)) => {
-                    eprintln!("convqa: error: {message}");
-                    return ExitCode::from(code);
-                }
-            };
-            use convqa::progress::ProgressMode;
-            let opts = RunOptions {
-                inputs,
-                out: out.clone(),
-                rubric,
-                threads,
-                batch_size: batch_size.max(1),
-                max_line_bytes,
-                progress: match (quiet, progress) {
-                    (_, ProgressArg::Json) => ProgressMode::Json,
-                    (true, _) | (_, ProgressArg::None) => ProgressMode::None,
-                    (false, ProgressArg::Bar) => ProgressMode::Bar,
-                },
-                max_turns: max_turns.max(1),
-                strict,
-                model: model_args.dir(),
-                ort_lib: model_args.ort_lib,
-                redact: redact.0,
-                incremental,
-                format: from.format(),
-                adapter,
-                wait_lock: lock.wait(),
-            };
-            match run(&opts) {
-                Ok(summary) => {
-                    if matches!(progress, ProgressArg::Json) {
-                        let done = serde_json::json!({"event": "done", "counts": summary.counts});
-                        eprintln!("{done}");
-                    }
-                    if !quiet {
-                        let c = &summary.counts;
-                        eprintln!(
-                            "convqa: scored {} conversations ({} passed, {} failed), rejected {} lines, {} flags -> {}",
-                            c.scored,
-                            c.passed,
-                            c.failed,
-                            c.rejected,
-                            c.flags,
-                            out.display()
-                        );
-                        if c.rejected > 0 {
-                            eprintln!(
-                                "convqa: see {} for why each line was rejected",
-                                out.join("rejects.jsonl").display()
-                            );
-                        }
-                    }
-                    if with_report {
-                        return report(&out, &report_args, &lock, quiet);
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("convqa: error: {e}");
-                    let code = match e {
-                        RunError::Input(_) | RunError::InputChanged { .. } => exit::INPUT,
-                        RunError::Output(e) => exit::output(&e),
-                        RunError::Rubric(_) => exit::RUBRIC,
-                        RunError::Model(_) => exit::MODEL,
-                        RunError::Threads { .. } => exit::INTERNAL,
-                        RunError::Strict { .. } => exit::STRICT,
-                    };
-                    ExitCode::from(code)
-                }
-            }
-        }
+    match Cli::parse().command {
+        Command::Score(args) => score(&args),
         Command::Report { dir, report_args, lock } => report(&dir, &report_args, &lock, false),
         Command::Verify { dir, repair, lock } => verify(&dir, repair, &lock),
         Command::Coach(a) => ExitCode::from(convqa::coach::command(&a.dir, &a.options(), a.quiet)),
@@ -806,74 +624,15 @@ fn main() -> ExitCode {
         }
         Command::Calibrate { rubric, rule, labels, positive, precision, model_args } => {
             init_logging(false, false);
-            let result = load_engine(
-                Some(&rubric),
-                &model_args,
-                convqa::rubric::ExampleThresholds::Optional,
-            )
-            .and_then(|engine| {
-                convqa::eval::calibrate(&engine, &rule, &labels, positive.as_deref(), precision)
-            });
-            match result {
-                Ok(c) => {
-                    eprintln!(
-                        "convqa: rule {:?}: {} positive and {} negative turns; at similarity {:.4} \
-                         precision {:.3}, recall {:.3}. Paste into the rule:",
-                        c.rule, c.positives, c.negatives, c.threshold, c.precision, c.recall
-                    );
-                    println!("{}", c.toml());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("convqa: error: {e}");
-                    ExitCode::from(eval_exit_code(&e))
-                }
-            }
+            let engine = model_args.engine(Some(rubric), ExampleThresholds::Optional);
+            calibrate(&engine, &rule, &labels, positive.as_deref(), precision)
         }
-        Command::Eval { turns, acts, conversations, labels, rubric, model_args, out } => {
+        Command::Eval(args) => {
             init_logging(false, false);
-            match eval(&turns, &acts, conversations.zip(labels), rubric, &model_args, out) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("convqa: error: {e}");
-                    ExitCode::from(eval_exit_code(&e))
-                }
-            }
+            eval(&args)
         }
         Command::Convert { format, inputs, out, rejects, quiet, adapter_args } => {
-            use convqa::convert::{ConvertError, ConvertOptions, convert};
-            let format = format.format();
-            let adapter = match adapter_args.options(format) {
-                Ok(a) => a,
-                Err((code, message)) => {
-                    eprintln!("convqa: error: {message}");
-                    return ExitCode::from(code);
-                }
-            };
-            let opts = ConvertOptions {
-                format,
-                inputs,
-                out: out.clone(),
-                rejects,
-                adapter,
-                max_line_bytes: convqa::input::DEFAULT_MAX_LINE_BYTES,
-                max_turns: convqa::input::DEFAULT_MAX_TURNS,
-            };
-            match convert(&opts) {
-                Ok(summary) => {
-                    if !quiet {
-                        eprintln!("{}", summary.closing_line(format, &out));
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("convqa: error: {e}");
-                    ExitCode::from(match e {
-                        ConvertError::Input(_) => exit::INPUT,
-                        ConvertError::Output(_) => exit::OUTPUT,
-                    })
-                }
-            }
+            convert(format, inputs, out, rejects, quiet, &adapter_args)
         }
         Command::Generate {
             conversations,
@@ -887,37 +646,235 @@ fn main() -> ExitCode {
             plant_drift,
             quiet,
         } => {
-            use convqa::generate::{GenerateError, GenerateOptions, generate_files};
-            let plants = [plant_training, plant_drift].concat();
-            let opts =
-                GenerateOptions { conversations, seed, start_date, days, team: agents, plants };
-            match generate_files(&opts, &out, truth.as_deref()) {
-                Ok(stats) => {
-                    if !quiet {
-                        eprintln!(
-                            "convqa: generated {} synthetic conversations ({} turns, {:.1} MB){} -> {}",
-                            stats.conversations,
-                            stats.turns,
-                            stats.bytes as f64 / 1e6,
-                            truth
-                                .as_ref()
-                                .map(|t| format!(", truth in {}", t.display()))
-                                .unwrap_or_default(),
-                            out.display()
-                        );
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("convqa: error: {e}");
-                    ExitCode::from(match e {
-                        GenerateError::NoDays
-                        | GenerateError::NoAgents
-                        | GenerateError::Plant(_) => 2,
-                        GenerateError::Write(_) | GenerateError::Output(_) => exit::OUTPUT,
-                    })
-                }
-            }
+            let opts = convqa::generate::GenerateOptions {
+                conversations,
+                seed,
+                start_date,
+                days,
+                team: agents,
+                plants: [plant_training, plant_drift].concat(),
+            };
+            generate(&opts, &out, truth.as_deref(), quiet)
         }
+    }
+}
+
+/// `convqa score`: runs the job, prints its closing lines, then the reports if asked.
+fn score(args: &ScoreArgs) -> ExitCode {
+    init_logging(args.quiet, args.verbose);
+    let opts = match args.options() {
+        Ok(opts) => opts,
+        Err((code, message)) => return fail(&message, code),
+    };
+    let summary = match convqa::job::run(&opts) {
+        Ok(summary) => summary,
+        Err(e) => return fail(&e, e.exit_code()),
+    };
+    if matches!(args.progress, ProgressArg::Json) {
+        let done = serde_json::json!({"event": "done", "counts": summary.counts});
+        eprintln!("{done}");
+    }
+    if !args.quiet {
+        let c = &summary.counts;
+        eprintln!(
+            "convqa: scored {} conversations ({} passed, {} failed), rejected {} lines, {} flags -> {}",
+            c.scored,
+            c.passed,
+            c.failed,
+            c.rejected,
+            c.flags,
+            args.out.display()
+        );
+        if c.rejected > 0 {
+            eprintln!(
+                "convqa: see {} for why each line was rejected",
+                args.out.join("rejects.jsonl").display()
+            );
+        }
+    }
+    if args.report {
+        return report(&args.out, &args.report_args, &args.lock, args.quiet);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `convqa eval`: evaluates each file, prints the tables, writes the JSON if asked.
+fn eval(args: &EvalArgs) -> ExitCode {
+    let result = convqa::eval::evaluate(&args.options()).and_then(|report| {
+        print!("{}", report.render());
+        args.out.as_deref().map_or(Ok(()), |path| report.write_json(path))
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e, e.exit_code()),
+    }
+}
+
+/// `convqa calibrate`: prints the threshold line to paste into the rule.
+fn calibrate(
+    engine: &EngineOptions,
+    rule: &str,
+    labels: &std::path::Path,
+    positive: Option<&str>,
+    precision: f64,
+) -> ExitCode {
+    let result = convqa::Engine::load(engine)
+        .map_err(convqa::eval::EvalError::from)
+        .and_then(|engine| convqa::eval::calibrate(&engine, rule, labels, positive, precision));
+    match result {
+        Ok(c) => {
+            eprintln!(
+                "convqa: rule {:?}: {} positive and {} negative turns; at similarity {:.4} \
+                 precision {:.3}, recall {:.3}. Paste into the rule:",
+                c.rule, c.positives, c.negatives, c.threshold, c.precision, c.recall
+            );
+            println!("{}", c.toml());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, e.exit_code()),
+    }
+}
+
+/// Writes the reports of `dir`; prints where, or the error. Returns the exit code.
+fn report(dir: &std::path::Path, args: &ReportArgs, lock: &LockArgs, quiet: bool) -> ExitCode {
+    let opts = convqa::report::ReportOptions { wait_lock: lock.wait(), ..args.options() };
+    if let Some(trainings) = &args.trainings {
+        return ExitCode::from(convqa::impact::report_command(dir, &opts, trainings, quiet));
+    }
+    match convqa::report::write_report(dir, &opts) {
+        Ok(paths) => {
+            if !quiet {
+                eprintln!(
+                    "convqa: wrote {} report files, open {}",
+                    paths.len(),
+                    dir.join(convqa::report::REPORT_HTML).display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, e.exit_code()),
+    }
+}
+
+/// `convqa verify`: prints what it found and how to repair it. Returns the exit code.
+fn verify(dir: &std::path::Path, repair: bool, lock: &LockArgs) -> ExitCode {
+    let v = match convqa::output::verify::verify(dir, repair, lock.wait()) {
+        Ok(v) => v,
+        Err(e) => return fail(&e, e.exit_code()),
+    };
+    for r in &v.repaired {
+        eprintln!("convqa: repaired: {r}");
+    }
+    for f in &v.findings {
+        eprintln!("convqa: problem: {}\n  repair: {}", f.problem, f.repair);
+    }
+    eprintln!(
+        "convqa: {} store {}: {} conversations in {} data files{}; {} problems",
+        v.layout,
+        dir.display(),
+        v.conversations,
+        v.data_files,
+        if v.layout == "incremental" { format!(", {} runs", v.runs) } else { String::new() },
+        v.findings.len()
+    );
+    if v.findings.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(exit::UNSOUND) }
+}
+
+/// `convqa convert`: writes the JSONL and prints the closing line.
+fn convert(
+    format: FormatArg,
+    inputs: Vec<PathBuf>,
+    out: PathBuf,
+    rejects: Option<PathBuf>,
+    quiet: bool,
+    adapter_args: &AdapterArgs,
+) -> ExitCode {
+    let format = format.format();
+    let adapter = match adapter_args.options(format) {
+        Ok(a) => a,
+        Err((code, message)) => return fail(&message, code),
+    };
+    let opts = convqa::convert::ConvertOptions {
+        format,
+        inputs,
+        out,
+        rejects,
+        adapter,
+        max_line_bytes: convqa::input::DEFAULT_MAX_LINE_BYTES,
+        max_turns: convqa::input::DEFAULT_MAX_TURNS,
+    };
+    match convqa::convert::convert(&opts) {
+        Ok(summary) => {
+            if !quiet {
+                eprintln!("{}", summary.closing_line(format, &opts.out));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, e.exit_code()),
+    }
+}
+
+/// `convqa generate`: writes the corpus (and its truth) and prints the closing line.
+fn generate(
+    opts: &convqa::generate::GenerateOptions,
+    out: &std::path::Path,
+    truth: Option<&std::path::Path>,
+    quiet: bool,
+) -> ExitCode {
+    match convqa::generate::generate_files(opts, out, truth) {
+        Ok(stats) => {
+            if !quiet {
+                eprintln!(
+                    "convqa: generated {} synthetic conversations ({} turns, {:.1} MB){} -> {}",
+                    stats.conversations,
+                    stats.turns,
+                    stats.bytes as f64 / 1e6,
+                    truth.map(|t| format!(", truth in {}", t.display())).unwrap_or_default(),
+                    out.display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e, e.exit_code()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Command {
+        Cli::try_parse_from([&["convqa"], args].concat()).unwrap_or_else(|e| panic!("{e}")).command
+    }
+
+    #[test]
+    fn report_arguments_left_out_give_the_report_options_defaults() {
+        let Command::Report { report_args, .. } = parse(&["report", "out"]) else { unreachable!() };
+        assert_eq!(report_args.options(), ReportOptions::default());
+    }
+
+    #[test]
+    fn score_arguments_become_the_job_options_in_one_place() {
+        let Command::Score(args) = parse(&["score", "in.jsonl", "--out", "o", "--no-models"])
+        else {
+            unreachable!()
+        };
+        let opts = args.options().unwrap_or_else(|(_, m)| panic!("{m}"));
+        let defaults = RunOptions::new(vec!["in.jsonl".into()], "o".into());
+        assert_eq!(opts.model, None, "--no-models");
+        assert_eq!(
+            (opts.threads, opts.batch_size, opts.max_line_bytes, opts.max_turns),
+            (defaults.threads, defaults.batch_size, defaults.max_line_bytes, defaults.max_turns)
+        );
+        assert_eq!((opts.strict, opts.incremental, opts.wait_lock), (false, false, None));
+        assert!(opts.redact.is_some(), "redaction is on by default");
+        let Command::Score(args) =
+            parse(&["score", "-", "--out", "o", "--batch-size", "0", "--max-turns", "0"])
+        else {
+            unreachable!()
+        };
+        let opts = args.options().unwrap_or_else(|(_, m)| panic!("{m}"));
+        assert_eq!((opts.batch_size, opts.max_turns), (1, 1), "zero is raised to one");
+        assert_eq!(opts.model, Some(PathBuf::from(convqa::model::DEFAULT_MODEL_DIR)));
     }
 }

@@ -15,10 +15,10 @@ use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
 use crate::conversation::{Conversation, Origin};
+use crate::engine::{Engine, StageTimes, score_batch};
 use crate::input::{Reject, RejectReason, parse_line};
 use crate::model::ModelError;
 use crate::output::{conversations_batch, flags_batch, turns_batch};
-use crate::pipeline::{Engine, StageTimes, score_batch};
 use crate::redact::{Redactor, redact_score};
 
 /// How much of a rejected record is kept in its `raw` column (as in `rejects.jsonl`).

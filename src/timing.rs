@@ -7,8 +7,51 @@
 //! response. Turns are taken in input order; a timestamp earlier than the one before it counts
 //! as a zero gap and is reported, never a negative time.
 
-use crate::conversation::{Conversation, Speaker};
-use crate::rubric::TimingConfig;
+use crate::conversation::{Channel, Conversation, Speaker};
+
+/// Reply-time limits in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Limits {
+    pub first_response_secs: f64,
+    pub reply_secs: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimingConfig {
+    /// Limits per channel, indexed by `Channel as usize`.
+    pub limits: [Limits; 3],
+    /// Weight of the first reply against each later reply in the responsiveness score.
+    pub first_response_weight: f64,
+    /// Signal rules (indexes) that, fired in the customer's last message, mean it is a closing
+    /// thank-you rather than a message waiting for an answer.
+    pub unanswered_exempt: Vec<usize>,
+}
+
+impl TimingConfig {
+    pub fn limits(&self, channel: Channel) -> Limits {
+        self.limits[channel as usize]
+    }
+}
+
+/// Chat and phone: 5 min to the first response, 3 min to each later reply.
+const LIVE_LIMITS: Limits = Limits { first_response_secs: 300.0, reply_secs: 180.0 };
+/// Email: 4 h to the first response and to each later reply.
+const EMAIL_LIMITS: Limits = Limits { first_response_secs: 14_400.0, reply_secs: 14_400.0 };
+
+/// The built-in rubric's reply-time limits, indexed by `Channel as usize` (chat, email, phone):
+/// the one place these numbers are defined. `rubric/default.toml` states the same (a test
+/// checks it); a rubric file without `[timing]` limits gets the chat ones ([`FALLBACK_LIMITS`]);
+/// the corpus generator and the reports' targets use them.
+pub const DEFAULT_LIMITS: [Limits; 3] = [LIVE_LIMITS, EMAIL_LIMITS, LIVE_LIMITS];
+
+/// The limits of a rubric file that sets none (`[timing]` without `*_limit_secs`), whatever the
+/// channel.
+pub const FALLBACK_LIMITS: Limits = DEFAULT_LIMITS[Channel::Chat as usize];
+
+/// The built-in rubric's limits for `channel`.
+pub fn default_limits(channel: Channel) -> Limits {
+    DEFAULT_LIMITS[channel as usize]
+}
 
 /// One agent reply and how long the customer waited for it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -101,12 +144,11 @@ fn seconds(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::Channel;
-    use crate::rubric::Limits;
 
     fn config() -> TimingConfig {
         let chat = Limits { first_response_secs: 300.0, reply_secs: 180.0 };
         let email = Limits { first_response_secs: 14400.0, reply_secs: 14400.0 };
+        assert_eq!(DEFAULT_LIMITS, [chat, email, chat], "the built-in limits");
         TimingConfig {
             limits: [chat, email, chat],
             first_response_weight: 2.0,

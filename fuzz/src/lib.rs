@@ -1,4 +1,4 @@
-//! The invariants that the fuzz targets and `tests/properties.rs` check, defined once: the
+//! The invariants that the fuzz targets and `tests/it/properties.rs` check, defined once: the
 //! property tests include this file as a module (`#[path = "../fuzz/src/lib.rs"]`), the fuzz
 //! targets link it as the `convqa_fuzz` library. Every check panics with what broke and on
 //! which input, which is how both libFuzzer and proptest see a failure.

@@ -13,10 +13,7 @@ use std::path::PathBuf;
 
 use arrow_array::RecordBatch;
 use convqa::input::{InputReader, Record, Reject, expand_inputs};
-use convqa::model::ModelStage;
 use convqa::redact::Redactor;
-use convqa::rubric::Rubric;
-use convqa::segment::{ChineseSegmenter, Segmenter};
 use convqa::tables::{self, Admission, ScoredTables};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
@@ -37,7 +34,7 @@ fn error(e: impl std::fmt::Display) -> PyErr {
 }
 
 /// Conversations scored per batch, as `convqa score` does (bounds memory; same results).
-const BATCH: usize = convqa::run::DEFAULT_BATCH_SIZE;
+const BATCH: usize = convqa::job::DEFAULT_BATCH_SIZE;
 
 /// The loaded engine: segmenter, rubric, model sessions (one per pool thread) and the pool.
 #[pyclass(frozen, module = "convqa._convqa")]
@@ -136,20 +133,15 @@ impl Engine {
                 .thread_name(|i| format!("convqa-worker-{i}"))
                 .build()
                 .map_err(|e| format!("cannot start {threads} worker threads: {e}"))?;
-            let workers = pool.current_num_threads();
-            let segmenter = Segmenter::new(ChineseSegmenter::new());
-            let rubric = match (&rubric_path, &rubric_text) {
-                (Some(path), _) => Rubric::load(path, &segmenter),
-                (None, Some(text)) => Rubric::parse(text, "rubric text", &segmenter),
-                (None, None) => Rubric::default_rubric(&segmenter),
-            }
+            let engine = convqa::Engine::load(&convqa::EngineOptions {
+                rubric: rubric_path,
+                rubric_text,
+                model: model_dir,
+                ort_lib,
+                workers: pool.current_num_threads(),
+                example_thresholds: convqa::rubric::ExampleThresholds::Required,
+            })
             .map_err(|e| e.to_string())?;
-            let model = model_dir
-                .map(|dir| ModelStage::load(&dir, ort_lib.as_deref(), workers))
-                .transpose()
-                .map_err(|e| e.to_string())?;
-            let engine =
-                convqa::Engine::new(segmenter, rubric, model).map_err(|e| e.to_string())?;
             Ok(Engine { engine, pool, redactor, max_turns })
         })
         .map_err(ConvqaError::new_err)

@@ -118,19 +118,6 @@ pub enum CoachError {
     NoConversations { agent: String, month: String, known: String },
 }
 
-impl CoachError {
-    /// The exit code (README): 2 an agent or month without data, 3 input unreadable, 4 output,
-    /// 8 locked.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CoachError::UnknownAgent { .. } | CoachError::NoConversations { .. } => 2,
-            CoachError::Load(_) => 3,
-            CoachError::Output(OutputError::Locked { .. }) => 8,
-            CoachError::Output(_) => 4,
-        }
-    }
-}
-
 fn month_label(d: NaiveDate) -> String {
     d.format("%Y-%m").to_string()
 }

@@ -34,7 +34,7 @@ pub fn read(dir: &Path, ids: &HashSet<String>) -> Result<Turns, LoadError> {
         vec![flat]
     } else {
         crate::output::partitioned::dated_table_files(dir, "turns")
-            .map_err(|e| LoadError::Parquet { path: dir.join("turns"), message: e.to_string() })?
+            .map_err(|source| LoadError::Partitions { path: dir.join("turns"), source })?
             .into_iter()
             .map(|(_, f)| f)
             .collect()

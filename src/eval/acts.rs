@@ -19,8 +19,8 @@ use serde::Serialize;
 use super::metrics::{Binary, fmt};
 use super::{EvalError, read_json_lines};
 use crate::conversation::Speaker;
+use crate::engine::Engine;
 use crate::model::{ACTS, N_ACTS, is_customer_act};
-use crate::pipeline::Engine;
 
 /// Language groups of the report: a name and the `lang` values in it.
 pub const GROUPS: [(&str, &[&str]); 5] = [

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::{EvalError, read_json_lines};
 use crate::conversation::Speaker;
-use crate::pipeline::Engine;
+use crate::engine::Engine;
 use crate::rubric::{RubricError, example_score};
 
 /// Fewest turns above the threshold: a precision over fewer says little.

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::metrics::{Binary, Confusion, fmt};
 use super::{EvalError, read_json_lines};
+use crate::engine::{Engine, score_batch};
 use crate::input::{InputReader, Record, Source};
-use crate::pipeline::{Engine, score_batch};
 
 /// Precision / recall of one finding (a rule id, or a flag name for timing and model flags).
 #[derive(Debug, Clone, Serialize)]

@@ -34,6 +34,7 @@ pub use conversations::{ConversationEval, FindingScore, eval_conversations};
 pub use metrics::{Binary, Confusion};
 pub use turns::{TurnEval, TurnGroup, eval_turns};
 
+use crate::engine::{Engine, EngineError, EngineOptions};
 use crate::input::InputError;
 use crate::model::ModelError;
 use crate::rubric::RubricError;
@@ -44,6 +45,13 @@ pub enum EvalError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}: {message}")]
     Label { path: PathBuf, line: usize, message: String },
+    #[error(
+        "nothing to evaluate: give --turns FILE (labelled turns, e.g. data/eval/turns.jsonl), \
+         --acts FILE (e.g. data/acts/eval/zh.jsonl) and/or --conversations FILE --labels FILE \
+         (e.g. data/eval/conversations.jsonl and data/eval/conversation_labels.jsonl); \
+         see `convqa eval --help`"
+    )]
+    NothingToEvaluate,
     #[error("turn-level evaluation needs the model; drop --no-models or leave out --turns")]
     NoModel,
     #[error(transparent)]
@@ -52,6 +60,51 @@ pub enum EvalError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Rubric(#[from] RubricError),
+}
+
+impl From<EngineError> for EvalError {
+    fn from(e: EngineError) -> EvalError {
+        match e {
+            EngineError::Rubric(e) => EvalError::Rubric(e),
+            EngineError::Model(e) => EvalError::Model(e),
+        }
+    }
+}
+
+/// What `convqa eval` measures, and with which rubric and model.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Labelled turns (`--turns`), measured with the model.
+    pub turns: Vec<PathBuf>,
+    /// Turns labelled with agent acts and customer distress (`--acts`).
+    pub acts: Vec<PathBuf>,
+    /// Conversations and what a reviewer expects of them (`--conversations`, `--labels`).
+    pub conversations: Option<(PathBuf, PathBuf)>,
+    pub engine: EngineOptions,
+}
+
+/// `convqa eval`: loads the engine once and evaluates each file.
+pub fn evaluate(opts: &EvalOptions) -> Result<EvalReport, EvalError> {
+    if opts.turns.is_empty() && opts.acts.is_empty() && opts.conversations.is_none() {
+        return Err(EvalError::NothingToEvaluate);
+    }
+    let engine = Engine::load(&opts.engine)?;
+    let mut report = EvalReport {
+        model: engine.model.as_ref().map(|m| format!("{} {}", m.manifest.name, m.manifest.version)),
+        rubric: format!("{} {}", engine.rubric.name, engine.rubric.version),
+        ..Default::default()
+    };
+    for path in &opts.turns {
+        let m = engine.model.as_ref().ok_or(EvalError::NoModel)?;
+        report.turns.push(eval_turns(path, m)?);
+    }
+    for path in &opts.acts {
+        report.acts.push(eval_acts(path, &engine)?);
+    }
+    if let Some((convs, labels)) = &opts.conversations {
+        report.conversations.push(eval_conversations(convs, labels, &engine)?);
+    }
+    Ok(report)
 }
 
 /// Everything `convqa eval` measured (also written as JSON with `--out`).
@@ -98,5 +151,12 @@ impl EvalReport {
             out += &conversations::render(c);
         }
         out
+    }
+
+    /// Writes the report as pretty JSON (`convqa eval --out FILE`).
+    pub fn write_json(&self, path: &Path) -> Result<(), EvalError> {
+        let json = serde_json::to_string_pretty(self).expect("serializable");
+        std::fs::write(path, json + "\n")
+            .map_err(|source| EvalError::Read { path: path.to_path_buf(), source })
     }
 }

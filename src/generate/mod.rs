@@ -88,8 +88,11 @@ pub enum GenerateError {
     NoAgents,
     #[error(transparent)]
     Plant(#[from] PlantError),
-    #[error("cannot write the corpus: {0}")]
-    Write(#[source] io::Error),
+    /// `to`: the file, `stdout`, or `the writer` when [`write_corpus`] is given any writer.
+    #[error(
+        "{to}: cannot write the corpus: {source}; check the disk space and that the folder is writable"
+    )]
+    Write { to: String, source: io::Error },
     #[error(transparent)]
     Output(#[from] OutputError),
 }
@@ -141,10 +144,10 @@ pub fn write_corpus(
         stats.by_language[w.lang as usize] += 1;
         stats.returning += u64::from(w.returning);
         stats.bytes += buf.len() as u64;
-        out.write_all(&buf).map_err(GenerateError::Write)?;
+        out.write_all(&buf).map_err(write_error)?;
         buf.clear();
     }
-    out.flush().map_err(GenerateError::Write)?;
+    out.flush().map_err(write_error)?;
     Ok(stats)
 }
 
@@ -159,7 +162,7 @@ pub fn generate_files(
     let truth_value = truth(opts)?; // checks the options before anything is written
     let to_stdout = out == Path::new("-");
     let stats = crate::output::write_file_or_stdout(out, |w| {
-        write_corpus(opts, w).map_err(|e| if to_stdout { e } else { with_path(e, out) })
+        write_corpus(opts, w).map_err(|e| with_destination(e, out, to_stdout))
     })?;
     if let Some(path) = truth_path {
         let mut file = crate::output::create_with_parents(path)?;
@@ -172,9 +175,18 @@ pub fn generate_files(
     Ok(stats)
 }
 
-fn with_path(e: GenerateError, path: &Path) -> GenerateError {
+fn write_error(source: io::Error) -> GenerateError {
+    GenerateError::Write { to: "the writer".into(), source }
+}
+
+/// A write error of [`write_corpus`] named by where it wrote: the file (an output error, as for
+/// the truth file) or `stdout`.
+fn with_destination(e: GenerateError, path: &Path, to_stdout: bool) -> GenerateError {
     match e {
-        GenerateError::Write(source) => {
+        GenerateError::Write { source, .. } if to_stdout => {
+            GenerateError::Write { to: "stdout".into(), source }
+        }
+        GenerateError::Write { source, .. } => {
             GenerateError::Output(OutputError::Io { path: PathBuf::from(path), source })
         }
         other => other,

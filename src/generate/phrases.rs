@@ -1249,7 +1249,7 @@ const USER: Src = Src {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::Engine;
+    use crate::engine::Engine;
     use crate::rubric::MatchScratch;
     use crate::segment::Segmented;
 
@@ -1460,7 +1460,7 @@ mod tests {
 
     #[test]
     fn openings_are_detected_in_their_language() {
-        use crate::language::Language;
+        use crate::segment::language::Language;
         let c = Checker::new();
         let mut errors = Vec::new();
         for (i, b) in PHRASES.open.iter().enumerate() {

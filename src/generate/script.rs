@@ -55,10 +55,8 @@ const EN_OFFSET_WEIGHTS: [f64; 3] = [0.5, 0.3, 0.2];
 
 /// Reply limits of the default rubric, per channel: (first response, later replies), seconds.
 fn limits(channel: Channel) -> (f64, f64) {
-    match channel {
-        Channel::Email => (14_400.0, 14_400.0),
-        Channel::Chat | Channel::Phone => (300.0, 180.0),
-    }
+    let l = crate::timing::default_limits(channel);
+    (l.first_response_secs, l.reply_secs)
 }
 
 /// Natural reply medians of a fast agent: (first response, later replies), seconds.

@@ -195,22 +195,6 @@ pub enum ImpactError {
     Report(#[from] crate::report::ReportError),
 }
 
-impl ImpactError {
-    /// The exit code (README): 3 input unreadable, 4 output, 8 locked.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            ImpactError::Trainings { .. } | ImpactError::Load(_) => 3,
-            ImpactError::Output(OutputError::Locked { .. }) => 8,
-            ImpactError::Output(_) => 4,
-            ImpactError::Report(crate::report::ReportError::Load(_)) => 3,
-            ImpactError::Report(crate::report::ReportError::Output(OutputError::Locked {
-                ..
-            })) => 8,
-            ImpactError::Report(crate::report::ReportError::Output(_)) => 4,
-        }
-    }
-}
-
 /// What a `convqa impact` run wrote.
 #[derive(Debug, Clone)]
 pub struct ImpactRun {

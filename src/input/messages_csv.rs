@@ -108,9 +108,7 @@ fn convert<R: Read>(
     while let Some(item) = reader.next()? {
         match item {
             Ok(c) => super::adapters::write_jsonl(out, &c).expect("writing to memory"),
-            Err(r) => {
-                crate::output::write_reject_line(rejects, &r, None).expect("writing to memory")
-            }
+            Err(r) => r.write_line(rejects, &r.raw).expect("writing to memory"),
         }
     }
     Ok(reader.counts())

@@ -56,6 +56,34 @@ pub struct Reject {
     pub raw: String,
 }
 
+/// One line of `rejects.jsonl`, as [`Reject::write_line`] writes it.
+#[derive(serde::Serialize)]
+struct RejectRow<'a> {
+    file: &'a str,
+    line: u64,
+    code: &'a str,
+    field: Option<&'a str>,
+    reason: String,
+    raw: &'a str,
+}
+
+impl Reject {
+    /// Writes the reject as a line of `rejects.jsonl` (file, line, reason code, field, message
+    /// and `raw`: the start of the line, redacted or not by the caller).
+    pub fn write_line(&self, out: &mut (impl io::Write + ?Sized), raw: &str) -> io::Result<()> {
+        let row = RejectRow {
+            file: &self.origin.file,
+            line: self.origin.line,
+            code: self.reason.code(),
+            field: self.reason.field(),
+            reason: self.reason.to_string(),
+            raw,
+        };
+        serde_json::to_writer(&mut *out, &row)?;
+        out.write_all(b"\n")
+    }
+}
+
 /// What the reader produced from one line.
 #[derive(Debug)]
 pub enum Record {

@@ -148,7 +148,7 @@ impl Meter {
     /// SHA-256 of the bytes read so far (the whole file once it is read to the end).
     pub fn sha256(&self) -> String {
         use sha2::Digest;
-        crate::hex(&self.0.lock().expect("meter lock").hash.clone().finalize())
+        crate::digest::hex(&self.0.lock().expect("meter lock").hash.clone().finalize())
     }
 }
 

@@ -67,8 +67,8 @@ pub enum ModelError {
         version = ORT_VERSION
     )]
     RuntimeMissing { looked: String },
-    #[error("cannot load ONNX Runtime: {message}")]
-    RuntimeLoad { message: String },
+    #[error("cannot load ONNX Runtime: {path}: {source}")]
+    RuntimeLoad { path: PathBuf, source: Arc<runtime::LoadError> },
     #[error(
         "{path}: no model folder here; run from the repository root, pass --model DIR, \
          or --no-models to score without sentiment and politeness"
@@ -82,14 +82,14 @@ pub enum ModelError {
         "{path}: SHA-256 is {actual}, the manifest says {expected}; the file is damaged or not the one the manifest describes"
     )]
     Checksum { path: PathBuf, expected: String, actual: String },
-    #[error("{path}: cannot load tokenizer: {message}")]
-    Tokenizer { path: PathBuf, message: String },
-    #[error("{path}: cannot load model: {message}")]
-    Session { path: PathBuf, message: String },
+    #[error("{path}: cannot load tokenizer: {source}")]
+    Tokenizer { path: PathBuf, source: tokenizers::Error },
+    #[error("{path}: cannot load model: {source}")]
+    Session { path: PathBuf, source: ort::Error },
     #[error("{path}: the model has no {what} named {name:?} (it has: {available})")]
     Signature { path: PathBuf, what: &'static str, name: String, available: String },
-    #[error("inference failed: {message}")]
-    Inference { message: String },
+    #[error("{path}: inference failed: {message}")]
+    Inference { path: PathBuf, message: String },
 }
 
 /// What the model says about one turn.
@@ -126,14 +126,13 @@ pub struct ModelStage {
 fn file_sha256(path: &Path) -> Result<String, ModelError> {
     let bytes = std::fs::read(path)
         .map_err(|source| ModelError::Read { path: path.to_path_buf(), source })?;
-    Ok(crate::sha256_hex(&bytes))
+    Ok(crate::digest::sha256_hex(&bytes))
 }
 
 /// `dir/tokenizer.json`, truncating to `max_length` tokens, no padding.
 fn load_tokenizer(dir: &Path, max_length: usize) -> Result<Tokenizer, ModelError> {
     let path = dir.join("tokenizer.json");
-    let err =
-        |e: tokenizers::Error| ModelError::Tokenizer { path: path.clone(), message: e.to_string() };
+    let err = |source: tokenizers::Error| ModelError::Tokenizer { path: path.clone(), source };
     let mut tokenizer = Tokenizer::from_file(&path).map_err(err)?;
     tokenizer
         .with_truncation(Some(tokenizers::TruncationParams { max_length, ..Default::default() }))
@@ -148,15 +147,15 @@ fn new_session(
     path: &Path,
     intra_threads: usize,
 ) -> Result<Session, ModelError> {
-    let err = |message: String| ModelError::Session { path: path.to_path_buf(), message };
+    let err = |source: ort::Error| ModelError::Session { path: path.to_path_buf(), source };
     Session::builder(env)
-        .map_err(|e| err(e.to_string()))?
+        .map_err(err)?
         .with_optimization_level(GraphOptimizationLevel::All)
-        .map_err(|e| err(e.to_string()))?
+        .map_err(|e| err(e.into()))?
         .with_intra_threads(intra_threads.max(1))
-        .map_err(|e| err(e.to_string()))?
+        .map_err(|e| err(e.into()))?
         .commit_from_file(path)
-        .map_err(|e| err(e.to_string()))
+        .map_err(err)
 }
 
 impl ModelStage {
@@ -262,21 +261,27 @@ impl ModelStage {
         self.manifest.acts.as_ref().and_then(|a| a.threshold.get(ACTS[act]).copied())
     }
 
+    /// An inference error naming this model's file.
+    fn inference_error(&self, message: String) -> ModelError {
+        ModelError::Inference { path: self.dir.join("model.onnx"), message }
+    }
+
     /// L2-normalized sentence vectors of `texts` (rubric example sentences), in input order.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Arc<[f32]>>, ModelError> {
         let Some(e) = &self.manifest.embedding else {
-            return Err(ModelError::Inference {
-                message: format!(
-                    "model {} has no sentence vector output (manifest [embedding])",
-                    self.manifest.name
-                ),
-            });
+            return Err(self.inference_error(format!(
+                "model {} has no sentence vector output (manifest [embedding])",
+                self.manifest.name
+            )));
         };
         let out = self.infer_each_with(texts, true)?;
         out.into_iter()
             .map(|o| {
-                o.embedding.filter(|v| v.len() == e.dim).ok_or_else(|| ModelError::Inference {
-                    message: format!("{} output is not a vector of {}", e.output, e.dim),
+                o.embedding.filter(|v| v.len() == e.dim).ok_or_else(|| {
+                    self.inference_error(format!(
+                        "{} output is not a vector of {}",
+                        e.output, e.dim
+                    ))
                 })
             })
             .collect()
@@ -289,7 +294,7 @@ impl ModelStage {
         let enc = self
             .tokenizer
             .encode_fast(input, true)
-            .map_err(|e| ModelError::Inference { message: format!("tokenizing: {e}") })?;
+            .map_err(|e| self.inference_error(format!("tokenizing: {e}")))?;
         Ok(enc.get_ids().to_vec())
     }
 
@@ -359,7 +364,7 @@ impl ModelStage {
                 mask[[r, c]] = 1;
             }
         }
-        let err = |e: ort::Error| ModelError::Inference { message: e.to_string() };
+        let err = |e: ort::Error| self.inference_error(e.to_string());
         let (id_name, mask_name) = (&self.manifest.inputs[0], &self.manifest.inputs[1]);
         let inputs = ort::inputs![
             id_name.as_str() => TensorRef::from_array_view(&ids).map_err(err)?,
@@ -371,12 +376,10 @@ impl ModelStage {
                 .try_extract_tensor::<f32>()
                 .map_err(err)?;
             if shape.len() != 2 || shape[1] != 2 || shape[0] as usize != rows.len() {
-                return Err(ModelError::Inference {
-                    message: format!(
-                        "{head} output has shape {shape:?}, expected [{}, 2]",
-                        rows.len()
-                    ),
-                });
+                return Err(self.inference_error(format!(
+                    "{head} output has shape {shape:?}, expected [{}, 2]",
+                    rows.len()
+                )));
             }
             let head = self.manifest.head(head);
             Ok(data.chunks(2).map(|l| head.probability(l)).collect())
@@ -387,12 +390,10 @@ impl ModelStage {
         let matrix = |name: &str, width: usize| -> Result<Vec<Vec<f32>>, ModelError> {
             let (shape, data) = outputs[name].try_extract_tensor::<f32>().map_err(err)?;
             if shape.len() != 2 || shape[1] as usize != width || shape[0] as usize != rows.len() {
-                return Err(ModelError::Inference {
-                    message: format!(
-                        "{name} output has shape {shape:?}, expected [{}, {width}]",
-                        rows.len()
-                    ),
-                });
+                return Err(self.inference_error(format!(
+                    "{name} output has shape {shape:?}, expected [{}, {width}]",
+                    rows.len()
+                )));
             }
             Ok(data.chunks(width).map(<[f32]>::to_vec).collect())
         };

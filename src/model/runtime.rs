@@ -5,7 +5,7 @@
 //! source checkout. `scripts/fetch-onnxruntime.sh` places it at the last two.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use ort::environment::Environment;
 
@@ -13,7 +13,14 @@ use super::ModelError;
 
 pub const ORT_VERSION: &str = "1.31.1";
 
-static ENVIRONMENT: OnceLock<Result<Environment, String>> = OnceLock::new();
+/// Why the library did not load: `None` when not found; else the library and ONNX Runtime's
+/// error, shared by every later call.
+type Failure = Option<(PathBuf, Arc<LoadError>)>;
+
+static ENVIRONMENT: OnceLock<Result<Environment, Failure>> = OnceLock::new();
+
+/// ONNX Runtime's reason for not loading its library (a missing symbol, a wrong version, …).
+pub type LoadError = dyn std::error::Error + Send + Sync;
 
 fn candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
     let file = format!("libonnxruntime.so.{ORT_VERSION}");
@@ -39,19 +46,24 @@ pub fn environment(explicit: Option<&Path>) -> Result<&'static Environment, Mode
     let looked = candidates(explicit);
     let result = ENVIRONMENT.get_or_init(|| {
         let Some(lib) = looked.iter().find(|p| p.is_file()) else {
-            return Err(String::new());
+            return Err(None);
         };
+        fn failed(lib: &Path, e: impl Into<Box<LoadError>>) -> Failure {
+            Some((lib.to_path_buf(), Arc::from(e.into())))
+        }
         ort::init_from(lib)
-            .map_err(|e| format!("{}: {e}", lib.display()))?
+            .map_err(|e| failed(lib, e))?
             .with_name("convqa")
             .build()
-            .map_err(|e| format!("{}: {e}", lib.display()))
+            .map_err(|e| failed(lib, e))
     });
     match result {
         Ok(env) => Ok(env),
-        Err(message) if message.is_empty() => Err(ModelError::RuntimeMissing {
+        Err(None) => Err(ModelError::RuntimeMissing {
             looked: looked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
         }),
-        Err(message) => Err(ModelError::RuntimeLoad { message: message.clone() }),
+        Err(Some((path, source))) => {
+            Err(ModelError::RuntimeLoad { path: path.clone(), source: Arc::clone(source) })
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod lock;
 pub(crate) mod parquet;
 pub mod partitioned;
 mod rejects;
+pub mod schema;
 mod summary;
 pub mod verify;
 
@@ -26,7 +27,7 @@ pub use lock::StoreLock;
 pub use parquet::{ParquetOutputs, conversations_batch, flags_batch, turns_batch};
 pub use partitioned::{IncrementalInfo, PartitionedOutputs};
 pub use rejects::{RejectsWriter, write_reject_line};
-pub use summary::{AdapterInfo, Counts, ModelInfo, RubricInfo, StageSeconds, Summary};
+pub use summary::{AdapterInfo, Counts, ModelInfo, RubricInfo, RunFacts, StageSeconds, Summary};
 
 pub const CONVERSATIONS: &str = "conversations.parquet";
 pub const TURNS: &str = "turns.parquet";

@@ -1,4 +1,5 @@
-//! Arrow record batches for the three tables, and their Parquet writers.
+//! Arrow record batches for the three tables (their columns defined in [`super::schema`]), and
+//! their Parquet writers.
 //!
 //! The `*_batch` functions are pure (scores → Arrow), so the same tables can be handed to Spark
 //! or pyarrow without files. Column types are the plain ones every reader knows: signed integers,
@@ -12,12 +13,12 @@ use arrow_array::builder::{
     TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow_schema::{DataType, Field, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
-use super::{AtomicFile, OutputError, Staged};
+use super::{AtomicFile, OutputError, Staged, schema};
 use crate::score::ConversationScore;
 
 /// Rows per Parquet row group (memory per open writer is bounded by this).
@@ -43,90 +44,10 @@ pub(crate) fn i32_col(name: &str, nullable: bool) -> Field {
     Field::new(name, DataType::Int32, nullable)
 }
 
-pub(crate) fn bool_col(name: &str, nullable: bool) -> Field {
-    Field::new(name, DataType::Boolean, nullable)
-}
-
-pub static CONVERSATIONS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(vec![
-        utf8("conversation_id", false),
-        utf8("agent_id", false),
-        utf8("channel", false),
-        utf8("customer_id", true),
-        Field::new("started_at", ts_type(), false),
-        Field::new("ended_at", ts_type(), false),
-        utf8("language", false),
-        utf8("declared_language", true),
-        i32_col("n_turns", false),
-        i32_col("n_customer_turns", false),
-        i32_col("n_agent_turns", false),
-        f64_col("first_response_secs", true),
-        f64_col("mean_agent_reply_secs", true),
-        f64_col("max_agent_reply_secs", true),
-        f64_col("handling_secs", false),
-        i32_col("sla_breaches", false),
-        bool_col("unanswered_customer", false),
-        f64_col("responsiveness_score", true),
-        f64_col("empathy_score", true),
-        f64_col("compliance_score", true),
-        f64_col("sentiment_start", true),
-        f64_col("sentiment_end", true),
-        f64_col("sentiment_delta", true),
-        f64_col("politeness_mean", true),
-        f64_col("politeness_min", true),
-        f64_col("sentiment_score", true),
-        f64_col("politeness_score", true),
-        f64_col("qa_score", false),
-        bool_col("passed", false),
-        i32_col("flag_count", false),
-        list_of_strings("signals"),
-        bool_col("resolved", true),
-        i32_col("csat", true),
-        list_of_strings("tags"),
-        utf8("content_hash", false),
-    ]))
-});
-
-pub static TURNS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(vec![
-        utf8("conversation_id", false),
-        i32_col("turn_index", false),
-        utf8("speaker", false),
-        Field::new("ts", ts_type(), false),
-        utf8("language", false),
-        utf8("text", false),
-        i32_col("n_tokens", false),
-        list_of_strings("rule_hits"),
-        list_of_strings("negated_hits"),
-        f64_col("reply_secs", true),
-        f64_col("sentiment", true),
-        f64_col("politeness", true),
-        // what the detectors saw, in parallel lists: name (act or rule id), detector, score
-        list_of_strings("detected"),
-        list_of_strings("detected_by"),
-        Field::new_list("detected_score", Field::new_list_field(DataType::Float64, true), false),
-    ]))
-});
-
-pub static FLAGS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(vec![
-        utf8("conversation_id", false),
-        utf8("agent_id", false),
-        utf8("flag", false),
-        utf8("dimension", false),
-        utf8("severity", false),
-        utf8("rule_id", true),
-        i32_col("turn_index", true),
-        utf8("speaker", true),
-        utf8("evidence", false),
-        utf8("matched", true),
-        i32_col("span_start", true),
-        i32_col("span_end", true),
-        utf8("detail", false),
-        utf8("detector", true),
-        f64_col("detector_score", true),
-    ]))
-});
+pub static CONVERSATIONS_SCHEMA: LazyLock<SchemaRef> =
+    LazyLock::new(|| schema::CONVERSATIONS.arrow_schema());
+pub static TURNS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| schema::TURNS.arrow_schema());
+pub static FLAGS_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| schema::FLAGS.arrow_schema());
 
 pub(crate) fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
     let mut b = StringBuilder::new();
@@ -201,98 +122,26 @@ pub(crate) fn batch(
 pub fn conversations_batch(
     scores: &[ConversationScore],
 ) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    let s = scores;
-    let n = |f: fn(&ConversationScore) -> u32| ints(s.iter().map(move |c| Some(f(c) as i32)));
-    batch(
-        &CONVERSATIONS_SCHEMA,
-        vec![
-            strings(s.iter().map(|c| Some(c.conversation_id.as_str()))),
-            strings(s.iter().map(|c| Some(c.agent_id.as_str()))),
-            strings(s.iter().map(|c| Some(c.channel.as_str()))),
-            strings(s.iter().map(|c| c.customer_id.as_deref())),
-            timestamps(s.iter().map(|c| c.started_at)),
-            timestamps(s.iter().map(|c| c.ended_at)),
-            strings(s.iter().map(|c| Some(c.language.as_str()))),
-            strings(s.iter().map(|c| c.declared_language.as_deref())),
-            n(|c| c.n_turns),
-            n(|c| c.n_customer_turns),
-            n(|c| c.n_agent_turns),
-            floats(s.iter().map(|c| c.timing.first_response_secs)),
-            floats(s.iter().map(|c| c.timing.mean_agent_reply_secs)),
-            floats(s.iter().map(|c| c.timing.max_agent_reply_secs)),
-            floats(s.iter().map(|c| Some(c.timing.handling_secs))),
-            n(|c| c.timing.sla_breaches),
-            bools(s.iter().map(|c| Some(c.timing.unanswered_turn.is_some()))),
-            floats(s.iter().map(|c| c.responsiveness_score)),
-            floats(s.iter().map(|c| c.empathy_score)),
-            floats(s.iter().map(|c| c.compliance_score)),
-            floats(s.iter().map(|c| c.model.sentiment_start)),
-            floats(s.iter().map(|c| c.model.sentiment_end)),
-            floats(s.iter().map(|c| c.model.sentiment_delta)),
-            floats(s.iter().map(|c| c.model.politeness_mean)),
-            floats(s.iter().map(|c| c.model.politeness_min)),
-            floats(s.iter().map(|c| c.model.sentiment_score)),
-            floats(s.iter().map(|c| c.model.politeness_score)),
-            floats(s.iter().map(|c| Some(c.qa_score))),
-            bools(s.iter().map(|c| Some(c.passed))),
-            n(|c| c.flags.len() as u32),
-            string_lists(s.iter().map(|c| c.signals.as_slice())),
-            bools(s.iter().map(|c| c.resolved)),
-            ints(s.iter().map(|c| c.csat.map(i32::from))),
-            string_lists(s.iter().map(|c| c.tags.as_slice())),
-            strings(s.iter().map(|c| Some(c.content_hash.as_str()))),
-        ],
-    )
+    table_batch(&schema::CONVERSATIONS, &CONVERSATIONS_SCHEMA, scores)
 }
 
 /// One row per turn.
 pub fn turns_batch(scores: &[ConversationScore]) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    let rows: Vec<_> = scores.iter().flat_map(|c| c.turns.iter().map(move |t| (c, t))).collect();
-    batch(
-        &TURNS_SCHEMA,
-        vec![
-            strings(rows.iter().map(|(c, _)| Some(c.conversation_id.as_str()))),
-            ints(rows.iter().map(|(_, t)| Some(t.turn_index as i32))),
-            strings(rows.iter().map(|(_, t)| Some(t.speaker.as_str()))),
-            timestamps(rows.iter().map(|(_, t)| t.ts)),
-            strings(rows.iter().map(|(_, t)| Some(t.language.as_str()))),
-            strings(rows.iter().map(|(_, t)| Some(t.text.as_str()))),
-            ints(rows.iter().map(|(_, t)| Some(t.n_tokens as i32))),
-            string_lists(rows.iter().map(|(_, t)| t.rule_hits.as_slice())),
-            string_lists(rows.iter().map(|(_, t)| t.negated_hits.as_slice())),
-            floats(rows.iter().map(|(_, t)| t.reply_secs)),
-            floats(rows.iter().map(|(_, t)| t.sentiment)),
-            floats(rows.iter().map(|(_, t)| t.politeness)),
-            string_lists_of(rows.iter().map(|(_, t)| t.detected.iter().map(|d| d.name.as_str()))),
-            string_lists_of(rows.iter().map(|(_, t)| t.detected.iter().map(|d| d.detector))),
-            float_lists(rows.iter().map(|(_, t)| t.detected.iter().map(|d| d.score).collect())),
-        ],
-    )
+    table_batch(&schema::TURNS, &TURNS_SCHEMA, scores)
 }
 
 /// One row per flag.
 pub fn flags_batch(scores: &[ConversationScore]) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    let rows: Vec<_> = scores.iter().flat_map(|c| c.flags.iter().map(move |f| (c, f))).collect();
-    batch(
-        &FLAGS_SCHEMA,
-        vec![
-            strings(rows.iter().map(|(c, _)| Some(c.conversation_id.as_str()))),
-            strings(rows.iter().map(|(c, _)| Some(c.agent_id.as_str()))),
-            strings(rows.iter().map(|(_, f)| Some(f.kind.as_str()))),
-            strings(rows.iter().map(|(_, f)| Some(f.dimension))),
-            strings(rows.iter().map(|(_, f)| Some(f.severity.as_str()))),
-            strings(rows.iter().map(|(_, f)| f.rule_id.as_deref())),
-            ints(rows.iter().map(|(_, f)| f.turn_index.map(|t| t as i32))),
-            strings(rows.iter().map(|(_, f)| f.speaker.map(|s| s.as_str()))),
-            strings(rows.iter().map(|(_, f)| Some(f.evidence.as_str()))),
-            strings(rows.iter().map(|(_, f)| f.matched.as_deref())),
-            ints(rows.iter().map(|(_, f)| f.span.map(|s| s.0 as i32))),
-            ints(rows.iter().map(|(_, f)| f.span.map(|s| s.1 as i32))),
-            strings(rows.iter().map(|(_, f)| Some(f.detail.as_str()))),
-            strings(rows.iter().map(|(_, f)| f.detector)),
-            floats(rows.iter().map(|(_, f)| f.detector_score)),
-        ],
-    )
+    table_batch(&schema::FLAGS, &FLAGS_SCHEMA, scores)
+}
+
+/// A record batch of `table`'s columns, each built from `scores`.
+fn table_batch(
+    table: &schema::Table<[ConversationScore]>,
+    arrow: &SchemaRef,
+    scores: &[ConversationScore],
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    batch(arrow, table.columns.iter().map(|c| c.build(scores)).collect())
 }
 
 pub(crate) struct TableWriter {

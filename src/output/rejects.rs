@@ -4,20 +4,8 @@
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use serde::Serialize;
-
 use super::{AtomicFile, OutputError, Staged};
 use crate::input::Reject;
-
-#[derive(Serialize)]
-struct RejectRow<'a> {
-    file: &'a str,
-    line: u64,
-    code: &'a str,
-    field: Option<&'a str>,
-    reason: String,
-    raw: std::borrow::Cow<'a, str>,
-}
 
 /// Writes one reject as a line of `rejects.jsonl` to any writer (`convqa convert` to stderr).
 pub fn write_reject_line(
@@ -25,19 +13,10 @@ pub fn write_reject_line(
     r: &Reject,
     redactor: Option<&crate::redact::Redactor>,
 ) -> std::io::Result<()> {
-    let row = RejectRow {
-        file: &r.origin.file,
-        line: r.origin.line,
-        code: r.reason.code(),
-        field: r.reason.field(),
-        reason: r.reason.to_string(),
-        raw: match redactor {
-            Some(red) => red.redact(&r.raw).text.into(),
-            None => r.raw.as_str().into(),
-        },
-    };
-    serde_json::to_writer(&mut *out, &row)?;
-    out.write_all(b"\n")
+    match redactor {
+        Some(red) => r.write_line(out, &red.redact(&r.raw).text),
+        None => r.write_line(out, &r.raw),
+    }
 }
 
 pub struct RejectsWriter {

@@ -1,5 +1,5 @@
 //! `summary.json`: what a run read, scored and rejected, how long each stage took, and which
-//! rubric (and, later, models) produced the scores.
+//! rubric and models produced the scores. Built here from the run's parts ([`Summary::new`]).
 
 use std::io::Write;
 use std::path::Path;
@@ -109,7 +109,79 @@ pub struct Summary {
     pub incremental: Option<super::IncrementalInfo>,
 }
 
+impl RubricInfo {
+    /// What the summary says of `rubric`.
+    pub fn of(rubric: &crate::rubric::Rubric) -> RubricInfo {
+        RubricInfo {
+            name: rubric.name.clone(),
+            version: rubric.version.clone(),
+            source: rubric.source.clone(),
+            sha256: rubric.sha256.clone(),
+            rules: rubric.rules.len(),
+            phrases: rubric.matcher.pattern_count(),
+            pass_threshold: rubric.pass_threshold,
+            limits: crate::conversation::Channel::ALL
+                .iter()
+                .map(|&c| (c.as_str().to_string(), rubric.timing.limits(c)))
+                .collect(),
+            rules_phrases_only: rubric.binding.phrases_only.clone(),
+        }
+    }
+}
+
+impl ModelInfo {
+    /// What the summary says of `model`.
+    pub fn of(model: &crate::model::ModelStage) -> ModelInfo {
+        let m = &model.manifest;
+        ModelInfo {
+            name: m.name.clone(),
+            version: m.version.clone(),
+            dir: model.dir.display().to_string(),
+            sha256: m.sha256.clone(),
+            thresholds: m.thresholds,
+            act_thresholds: m
+                .acts
+                .as_ref()
+                .map(|a| a.threshold.clone().into_iter().collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// What a run hands over to build its summary.
+pub struct RunFacts<'a> {
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub threads: usize,
+    pub counts: Counts,
+    pub rejects_by_code: std::collections::BTreeMap<String, u64>,
+    pub inputs: Vec<SourceStats>,
+    pub adapter: Option<AdapterInfo>,
+    pub rubric: &'a crate::rubric::Rubric,
+    pub model: Option<&'a crate::model::ModelStage>,
+    pub stage_seconds: StageSeconds,
+    pub incremental: Option<super::IncrementalInfo>,
+}
+
 impl Summary {
+    /// The summary of a finished run; `finished_at` is now.
+    pub fn new(run: RunFacts<'_>) -> Summary {
+        Summary {
+            convqa_version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: run.started_at.to_rfc3339(),
+            finished_at: chrono::Utc::now().to_rfc3339(),
+            threads: run.threads,
+            counts: run.counts,
+            rejects_by_code: run.rejects_by_code,
+            inputs: run.inputs,
+            adapter: run.adapter,
+            rubric: RubricInfo::of(run.rubric),
+            models: run.model.iter().map(|m| ModelInfo::of(m)).collect(),
+            stage_seconds: run.stage_seconds,
+            outputs: output_files(run.incremental.is_some()),
+            incremental: run.incremental,
+        }
+    }
+
     /// Writes the summary to a temporary file for the run's [`super::Transaction`].
     pub fn stage(&self, path: &Path) -> Result<Staged, OutputError> {
         let io = |source| OutputError::Io { path: path.to_path_buf(), source };
@@ -118,4 +190,17 @@ impl Summary {
         f.write_all(b"\n").map_err(io)?;
         f.into_inner().map_err(|e| io(e.into_error()))?.finish()
     }
+}
+
+/// The files a run writes, as `summary.json`'s `outputs` lists them.
+fn output_files(incremental: bool) -> Vec<String> {
+    let tables: Vec<String> = if incremental {
+        super::partitioned::TABLES.iter().map(|t| format!("{t}/date=*/part-*.parquet")).collect()
+    } else {
+        [super::CONVERSATIONS, super::TURNS, super::FLAGS].iter().map(|s| s.to_string()).collect()
+    };
+    tables
+        .into_iter()
+        .chain([super::REJECTS, super::SUMMARY].iter().map(|s| s.to_string()))
+        .collect()
 }

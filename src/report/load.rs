@@ -12,8 +12,10 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::{ConvRecord, FlagRecord, ReportInput};
+use crate::output::schema::{self, ColumnType, Table};
 use crate::output::{CONVERSATIONS, FLAGS, SUMMARY};
 use crate::rubric::Dimension;
+use crate::score::ConversationScore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -21,8 +23,10 @@ pub enum LoadError {
         "{path}: cannot read: {source}; run `convqa score … --out DIR` first and pass that DIR"
     )]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: not a readable Parquet file: {message}")]
-    Parquet { path: PathBuf, message: String },
+    #[error("{path}: not a readable Parquet file: {source}")]
+    Parquet { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
+    #[error("{path}: cannot list the date partitions: {source}")]
+    Partitions { path: PathBuf, source: crate::output::OutputError },
     #[error(
         "{path}: column `{column}` {problem}; the folder was written by another convqa version, re-run `convqa score`"
     )]
@@ -63,7 +67,7 @@ pub fn load_window(dir: &Path, days: Option<u32>) -> Result<ReportInput, LoadErr
     if incremental {
         let dated = |table: &str| {
             crate::output::partitioned::dated_table_files(dir, table)
-                .map_err(|e| LoadError::Parquet { path: dir.join(table), message: e.to_string() })
+                .map_err(|source| LoadError::Partitions { path: dir.join(table), source })
         };
         let conv_files = dated("conversations")?;
         let first = days.and_then(|d| {
@@ -178,29 +182,36 @@ fn summary(path: &Path) -> Result<SummaryFacts, LoadError> {
 pub(crate) fn batches(
     path: &Path,
 ) -> Result<impl Iterator<Item = Result<RecordBatch, LoadError>> + use<>, LoadError> {
-    let pq = |e: &dyn std::fmt::Display| LoadError::Parquet {
+    let pq = |e: parquet::errors::ParquetError| LoadError::Parquet {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source: Box::new(e),
     };
     let file = std::fs::File::open(path)
         .map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| pq(&e))?
-        .build()
-        .map_err(|e| pq(&e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(pq)?.build().map_err(pq)?;
     let path = path.to_path_buf();
     Ok(reader.map(move |b| {
-        b.map_err(|e| LoadError::Parquet { path: path.clone(), message: e.to_string() })
+        b.map_err(|e| LoadError::Parquet { path: path.clone(), source: Box::new(e) })
     }))
 }
 
-/// Typed column access with errors that name the file and column.
+/// Typed column access with errors that name the file and column. Each column is read by its
+/// name and type in the table's schema (`output/schema.rs`), the one the writers use.
 struct Columns<'a> {
     path: &'a Path,
     batch: &'a RecordBatch,
+    table: &'a Table<[ConversationScore]>,
 }
 
 impl<'a> Columns<'a> {
+    /// The column `name` of the batch, which the schema says is of type `ty` (a mismatch is a
+    /// bug in the loader, caught by any test that loads a folder).
+    fn col_of(&self, name: &str, ty: ColumnType) -> Result<&'a ArrayRef, LoadError> {
+        let column = self.table.column(name);
+        assert_eq!(column.ty, ty, "{}: the loader reads {name} as {ty:?}", self.table.name);
+        self.col(name)
+    }
+
     fn col(&self, name: &str) -> Result<&'a ArrayRef, LoadError> {
         self.batch.column_by_name(name).ok_or_else(|| LoadError::Column {
             path: self.path.to_path_buf(),
@@ -218,7 +229,10 @@ impl<'a> Columns<'a> {
     }
 
     fn strings(&self, name: &str) -> Result<Vec<Option<String>>, LoadError> {
-        let a = self.col(name)?.as_string_opt::<i32>().ok_or_else(|| self.wrong(name, "UTF-8"))?;
+        let a = self
+            .col_of(name, ColumnType::Utf8)?
+            .as_string_opt::<i32>()
+            .ok_or_else(|| self.wrong(name, "UTF-8"))?;
         Ok(a.iter().map(|v| v.map(str::to_string)).collect())
     }
 
@@ -231,7 +245,7 @@ impl<'a> Columns<'a> {
 
     fn f64s(&self, name: &str) -> Result<Vec<Option<f64>>, LoadError> {
         let a = self
-            .col(name)?
+            .col_of(name, ColumnType::Float64)?
             .as_primitive_opt::<Float64Type>()
             .ok_or_else(|| self.wrong(name, "float64"))?;
         Ok(a.iter().collect())
@@ -239,20 +253,23 @@ impl<'a> Columns<'a> {
 
     fn i32s(&self, name: &str) -> Result<Vec<Option<i32>>, LoadError> {
         let a = self
-            .col(name)?
+            .col_of(name, ColumnType::Int32)?
             .as_primitive_opt::<Int32Type>()
             .ok_or_else(|| self.wrong(name, "int32"))?;
         Ok(a.iter().collect())
     }
 
     fn bools(&self, name: &str) -> Result<Vec<Option<bool>>, LoadError> {
-        let a = self.col(name)?.as_boolean_opt().ok_or_else(|| self.wrong(name, "boolean"))?;
+        let a = self
+            .col_of(name, ColumnType::Boolean)?
+            .as_boolean_opt()
+            .ok_or_else(|| self.wrong(name, "boolean"))?;
         Ok(a.iter().collect())
     }
 
     fn timestamps(&self, name: &str) -> Result<Vec<chrono::DateTime<chrono::Utc>>, LoadError> {
         let a = self
-            .col(name)?
+            .col_of(name, ColumnType::Timestamp)?
             .as_primitive_opt::<TimestampMicrosecondType>()
             .ok_or_else(|| self.wrong(name, "a microsecond timestamp"))?;
         a.iter()
@@ -264,7 +281,10 @@ impl<'a> Columns<'a> {
     }
 
     fn string_lists(&self, name: &str) -> Result<Vec<Vec<String>>, LoadError> {
-        let a = self.col(name)?.as_list_opt::<i32>().ok_or_else(|| self.wrong(name, "a list"))?;
+        let a = self
+            .col_of(name, ColumnType::Utf8List)?
+            .as_list_opt::<i32>()
+            .ok_or_else(|| self.wrong(name, "a list"))?;
         (0..a.len())
             .map(|i| {
                 if a.is_null(i) {
@@ -302,7 +322,7 @@ fn conversation_batch(
     let default = super::Targets::default();
     let default = (default.first_response_secs, default.mean_reply_secs);
     {
-        let c = Columns { path, batch };
+        let c = Columns { path, batch, table: &schema::CONVERSATIONS };
         let ids = c.required_strings("conversation_id")?;
         let agents = c.required_strings("agent_id")?;
         let channels = c.required_strings("channel")?;
@@ -395,7 +415,7 @@ fn flag_batch(
     intern: &mut Interner,
     out: &mut Vec<(String, FlagRecord)>,
 ) -> Result<(), LoadError> {
-    let c = Columns { path, batch };
+    let c = Columns { path, batch, table: &schema::FLAGS };
     let ids = c.required_strings("conversation_id")?;
     let kinds = c.required_strings("flag")?;
     let dims = c.required_strings("dimension")?;
@@ -442,7 +462,7 @@ pub(super) fn open(dir: &Path) -> Result<Source, LoadError> {
         let dated = |table: &str| {
             crate::output::partitioned::dated_table_files(dir, table)
                 .map(|files| files.into_iter().map(|(_, f)| f).collect::<Vec<_>>())
-                .map_err(|e| LoadError::Parquet { path: dir.join(table), message: e.to_string() })
+                .map_err(|source| LoadError::Partitions { path: dir.join(table), source })
         };
         (dated("conversations")?, dated("flags")?)
     } else {
@@ -529,5 +549,25 @@ impl Source {
             self.flag_files.clone(),
             Box::new(move |path, batch, out| flag_batch(path, batch, &mut intern, out)),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_parquet_file_names_its_path_and_keeps_the_parquet_error_as_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("conversations.parquet");
+        std::fs::write(&path, b"not parquet at all").unwrap();
+        let Err(e) = batches(&path) else { panic!("a text file read as Parquet") };
+        assert!(matches!(&e, LoadError::Parquet { path: p, .. } if *p == path), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}: not a readable Parquet file: ", path.display()))
+        );
+        let source = std::error::Error::source(&e).expect("the Parquet error is kept");
+        assert!(e.to_string().ends_with(&source.to_string()), "{e} / {source}");
     }
 }

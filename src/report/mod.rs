@@ -115,7 +115,14 @@ pub struct Targets {
 
 impl Default for Targets {
     fn default() -> Self {
-        Targets { first_response_secs: 300.0, mean_reply_secs: 180.0, fcr: 0.70, dimension: 70.0 }
+        // the built-in rubric's chat limits
+        let limits = crate::timing::FALLBACK_LIMITS;
+        Targets {
+            first_response_secs: limits.first_response_secs,
+            mean_reply_secs: limits.reply_secs,
+            fcr: 0.70,
+            dimension: 70.0,
+        }
     }
 }
 

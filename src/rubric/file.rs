@@ -73,10 +73,10 @@ struct TimingFile {
 }
 
 fn default_first_limit() -> f64 {
-    300.0
+    crate::timing::FALLBACK_LIMITS.first_response_secs
 }
 fn default_reply_limit() -> f64 {
-    180.0
+    crate::timing::FALLBACK_LIMITS.reply_secs
 }
 /// The largest dimension weight and first-response weight: weights are relative, and with
 /// subscores of at most 100 the weighted sums stay finite.
@@ -352,7 +352,7 @@ pub(super) fn parse(
         name: file.name,
         version: file.version,
         source: source.to_string(),
-        sha256: crate::sha256_hex(text.as_bytes()),
+        sha256: crate::digest::sha256_hex(text.as_bytes()),
         pass_threshold: file.pass_threshold,
         weights,
         timing,
@@ -636,6 +636,18 @@ mod tests {
         }
         assert_eq!(r.timing.limits(Channel::Chat).first_response_secs, 300.0);
         assert_eq!(r.timing.limits(Channel::Chat).reply_secs, 180.0);
+    }
+
+    #[test]
+    fn the_default_rubric_states_the_built_in_limits_of_every_channel() {
+        let r = Rubric::default_rubric(&SEG).unwrap();
+        for c in Channel::ALL {
+            assert_eq!(
+                r.timing.limits(c),
+                crate::timing::default_limits(c),
+                "{c:?}: rubric/default.toml and timing::DEFAULT_LIMITS disagree; change both"
+            );
+        }
     }
 
     #[test]

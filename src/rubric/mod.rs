@@ -13,6 +13,8 @@ mod matcher;
 
 use std::path::Path;
 
+/// The timing settings are the timing stage's; the rubric file sets them.
+pub use crate::timing::{Limits, TimingConfig};
 pub use detect::{
     Binding, Calibration, Detection, ExampleDetector, ExampleThresholds, ModelDetector, detect,
     example_score, nearest,
@@ -21,7 +23,7 @@ pub use evaluate::{RuleOutcome, TurnHit, evaluate};
 pub use matcher::MatchScratch;
 pub use matcher::{Hit, HitSource, Matcher};
 
-use crate::conversation::{Channel, Speaker};
+use crate::conversation::Speaker;
 use crate::segment::Segmenter;
 
 /// The rubric shipped with convqa (`rubric/default.toml`).
@@ -157,30 +159,6 @@ pub struct Rule {
     pub model: Option<ModelDetector>,
     /// `examples`: sentences whose nearest neighbours also detect this rule.
     pub examples: Option<ExampleDetector>,
-}
-
-/// Reply-time limits in seconds.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct Limits {
-    pub first_response_secs: f64,
-    pub reply_secs: f64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimingConfig {
-    /// Limits per channel, indexed by `Channel as usize`.
-    pub limits: [Limits; 3],
-    /// Weight of the first reply against each later reply in the responsiveness score.
-    pub first_response_weight: f64,
-    /// Signal rules (indexes) that, fired in the customer's last message, mean it is a closing
-    /// thank-you rather than a message waiting for an answer.
-    pub unanswered_exempt: Vec<usize>,
-}
-
-impl TimingConfig {
-    pub fn limits(&self, channel: Channel) -> Limits {
-        self.limits[channel as usize]
-    }
 }
 
 /// A validated rubric, with its phrase matcher compiled.

@@ -20,9 +20,9 @@ use chrono::{DateTime, Utc};
 pub use model::ModelScores;
 
 use crate::conversation::{Channel, Conversation, Speaker};
-use crate::language::Language;
 use crate::model::{Thresholds, TurnModelOutput};
 use crate::rubric::{Dimension, HitSource, Rubric, RuleKind, RuleOutcome, Severity};
+use crate::segment::language::Language;
 use crate::timing::{Reply, TimingKpis};
 
 /// What a flag is about. `as_str` is the `flag` column.
@@ -205,13 +205,8 @@ pub fn score(
         (Dimension::Sentiment, model.sentiment_score),
         (Dimension::Politeness, model.politeness_score),
     ];
-    let (sum, weights) = subscores
-        .iter()
-        .filter_map(|(d, s)| s.map(|s| (s * rubric.weight(*d), rubric.weight(*d))))
-        .fold((0.0, 0.0), |(a, b), (x, w)| (a + x, b + w));
-    let qa_score = if weights > 0.0 { round1(sum / weights) } else { 100.0 };
-    let passed = qa_score >= rubric.pass_threshold
-        && !flags.iter().any(|f| f.severity == Severity::Critical);
+    let qa_score = qa_score(&subscores, |d| rubric.weight(d));
+    let passed = passes(qa_score, rubric.pass_threshold, &flags);
 
     let count = |s: Speaker| conv.turns.iter().filter(|t| t.speaker == s).count() as u32;
     let first_ts = conv.turns.first().map(|t| t.ts.to_utc()).expect("validated: at least one turn");
@@ -223,7 +218,7 @@ pub fn score(
         customer_id: conv.customer_id.clone(),
         started_at: conv.started_at.map_or(first_ts, |t| t.to_utc()),
         ended_at: conv.turns.iter().map(|t| t.ts.to_utc()).max().unwrap_or(first_ts),
-        language: crate::language::conversation_language(turns.iter().map(|t| t.language)),
+        language: crate::segment::language::conversation_language(turns.iter().map(|t| t.language)),
         declared_language: conv.declared_language.clone(),
         n_turns: conv.turns.len() as u32,
         n_customer_turns: count(Speaker::Customer),
@@ -242,6 +237,22 @@ pub fn score(
         flags,
         turns,
     }
+}
+
+/// qa_score: the mean of the non-null subscores weighted by `weight`, rounded to 0.1; 100 when no
+/// subscore counts (nothing to judge, nothing wrong).
+pub fn qa_score(subscores: &[(Dimension, Option<f64>)], weight: impl Fn(Dimension) -> f64) -> f64 {
+    let (sum, weights) = subscores
+        .iter()
+        .filter_map(|(d, s)| s.map(|s| (s * weight(*d), weight(*d))))
+        .fold((0.0, 0.0), |(a, b), (x, w)| (a + x, b + w));
+    if weights > 0.0 { round1(sum / weights) } else { 100.0 }
+}
+
+/// A conversation passes when its qa_score reaches the rubric's `pass_threshold` and no flag is
+/// critical: a critical flag fails it whatever the score.
+pub fn passes(qa_score: f64, pass_threshold: f64, flags: &[Flag]) -> bool {
+    qa_score >= pass_threshold && !flags.iter().any(|f| f.severity == Severity::Critical)
 }
 
 /// Whether the last turn is the customer's and is a thank-you / confirmation (an exempt signal
@@ -520,6 +531,71 @@ mod tests {
         assert_eq!(duration(432.0), "7 min 12 s");
         assert_eq!(duration(11100.0), "3 h 5 min");
         assert_eq!(duration(300.0), "5 min");
+    }
+
+    /// Weights as a rubric's `[weights]` might set them.
+    fn weight(d: Dimension) -> f64 {
+        match d {
+            Dimension::Responsiveness => 2.0,
+            Dimension::Empathy => 1.0,
+            Dimension::Compliance => 1.0,
+            Dimension::Sentiment => 0.5,
+            Dimension::Politeness => 0.0,
+        }
+    }
+
+    #[test]
+    fn qa_score_is_the_weighted_mean_of_the_subscores_that_are_not_null() {
+        use Dimension::*;
+        let all = [
+            (Responsiveness, Some(100.0)),
+            (Empathy, Some(40.0)),
+            (Compliance, Some(70.0)),
+            (Sentiment, Some(20.0)),
+            (Politeness, Some(0.0)),
+        ];
+        // (2·100 + 40 + 70 + 0.5·20) / (2 + 1 + 1 + 0.5) = 320 / 4.5 = 71.11…; a 0 weight counts
+        // for nothing
+        assert_eq!(qa_score(&all, weight), 71.1);
+        // a null subscore (no model: sentiment) leaves its weight out: (200 + 40 + 70) / 4
+        let mut no_model = all;
+        no_model[3].1 = None;
+        no_model[4].1 = None;
+        assert_eq!(qa_score(&no_model, weight), 77.5);
+        // rounded to one decimal: (2·100 + 33) / 3 = 77.666…
+        assert_eq!(qa_score(&[(Responsiveness, Some(100.0)), (Empathy, Some(33.0))], weight), 77.7);
+        // nothing to judge
+        assert_eq!(qa_score(&[(Responsiveness, None), (Empathy, None)], weight), 100.0);
+        assert_eq!(qa_score(&[(Politeness, Some(10.0))], weight), 100.0, "only a 0 weight");
+    }
+
+    fn flag(severity: Severity) -> Flag {
+        Flag {
+            kind: FlagKind::CustomerSignal,
+            dimension: "signal",
+            severity,
+            rule_id: Some("r".into()),
+            turn_index: Some(0),
+            speaker: Some(Speaker::Customer),
+            evidence: "text".into(),
+            matched: None,
+            span: None,
+            detector: None,
+            detector_score: None,
+            detail: "why".into(),
+        }
+    }
+
+    #[test]
+    fn a_critical_flag_fails_the_conversation_whatever_its_score() {
+        assert!(passes(70.0, 70.0, &[]), "the threshold itself passes");
+        assert!(!passes(69.9, 70.0, &[]));
+        assert!(passes(
+            100.0,
+            70.0,
+            &[flag(Severity::Info), flag(Severity::Minor), flag(Severity::Major)]
+        ));
+        assert!(!passes(100.0, 70.0, &[flag(Severity::Major), flag(Severity::Critical)]));
     }
 
     #[test]

@@ -3,16 +3,18 @@
 //!
 //! The normalized text is split into script runs; Chinese runs go to the Chinese segmenter
 //! (jieba, dictionary loaded once and shared), everything else to the word segmenter
-//! (Unicode word boundaries, UAX #29). Punctuation and spaces are not tokens. Infallible.
+//! (Unicode word boundaries, UAX #29). Punctuation and spaces are not tokens. Each segmented
+//! turn's language is decided from its tokens ([`language`]). Infallible.
 
 mod chinese;
+pub mod language;
 mod words;
 
 use std::ops::Range;
 
 pub use chinese::ChineseSegmenter;
+pub use language::Language;
 
-use crate::language::{self, Language};
 use crate::normalize::{NormalizedText, is_han, normalize};
 
 /// What a token is made of; the matcher joins Chinese tokens without a space.

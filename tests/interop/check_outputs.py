@@ -1,13 +1,60 @@
-"""Checks that DuckDB and pyarrow read convqa's outputs as they are, and that the tables agree
-with summary.json. Usage: python3 tests/interop/check_outputs.py OUT_DIR
+"""Checks that DuckDB and pyarrow read convqa's outputs as they are, that each table's columns
+are the ones the README's column reference (generated from src/output/schema.rs) lists, and that
+the tables agree with summary.json. Usage: python3 tests/interop/check_outputs.py OUT_DIR
 """
 import json
+import re
 import sys
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def documented_columns() -> dict:
+    """Per table, its columns as (name, type, nullable) from the README's generated reference."""
+    text = README.read_text()
+    block = text.split("<!-- output columns: generated from src/output/schema.rs -->")[1]
+    block = block.split("<!-- end of generated output columns -->")[0]
+    tables, current = {}, None
+    for line in block.splitlines():
+        heading = re.match(r"### `(\w+)\.parquet`", line)
+        if heading:
+            current = tables.setdefault(heading.group(1), [])
+            continue
+        row = re.match(r"\| `(\w+)` \| ([^|]+?) \| (yes)? *\|", line)
+        if row and current is not None:
+            current.append((row.group(1), row.group(2), row.group(3) == "yes"))
+    return tables
+
+
+def type_is(t: pa.DataType, name: str) -> bool:
+    return {
+        "string": lambda: pa.types.is_string(t) or pa.types.is_large_string(t),
+        "int32": lambda: pa.types.is_int32(t),
+        "float64": lambda: pa.types.is_float64(t),
+        "bool": lambda: pa.types.is_boolean(t),
+        "timestamp[µs, UTC]": lambda: pa.types.is_timestamp(t) and t.unit == "us" and t.tz == "UTC",
+        "list<string>": lambda: pa.types.is_list(t) and pa.types.is_string(t.value_type),
+        "list<float64>": lambda: pa.types.is_list(t) and pa.types.is_float64(t.value_type),
+    }[name]()
+
+
+def schema_problems(table: str, schema: pa.Schema, documented: list) -> list:
+    """What differs between a file's schema and the documented columns."""
+    names = [f.name for f in schema]
+    if names != [c[0] for c in documented]:
+        return [f"{table}: columns {names}, the README lists {[c[0] for c in documented]}"]
+    return [
+        f"{table}.{name}: {schema.field(name).type} (nullable {schema.field(name).nullable}), "
+        f"the README says {ty} (nullable {nullable})"
+        for name, ty, nullable in documented
+        if not type_is(schema.field(name).type, ty) or schema.field(name).nullable != nullable
+    ]
 
 
 def main(out: Path) -> int:
@@ -20,7 +67,11 @@ def main(out: Path) -> int:
     }
     failures = []
     incremental = summary.get("incremental")
+    documented = documented_columns()
     for table, rows in expected_rows.items():
+        files = sorted((out / table).glob("*/*.parquet")) if incremental else [out / f"{table}.parquet"]
+        for f in files[:1]:
+            failures += schema_problems(table, pq.read_schema(f), documented[table])
         if incremental:
             # Hive-style date partitions: each reader takes the table's folder as one table
             path = out / table

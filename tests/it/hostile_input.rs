@@ -2,12 +2,8 @@
 //! reason, the counts add up, and nothing panics. (Property tests and fuzzing cover arbitrary
 //! bytes; these are the named cases of the reliability issue, one line each.)
 
-mod common;
-
-use std::process::Command;
-
-use common::*;
-use convqa::run::{RunOptions, run};
+use crate::common::*;
+use convqa::job::{RunOptions, run};
 use serde_json::json;
 
 fn conv(id: &str) -> serde_json::Value {
@@ -144,8 +140,6 @@ fn max_turns_is_a_documented_limit_with_its_own_reason() {
 fn strict_stops_at_the_first_reject_with_exit_7_and_keeps_the_previous_outputs() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let convqa =
-        |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_convqa")).args(args).output().unwrap();
     let sample = data("sample");
     let ok = convqa(&[
         "score",
@@ -177,11 +171,15 @@ fn progress_json_gives_schedulers_one_object_per_line() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let sample = data("sample");
-    let o = Command::new(env!("CARGO_BIN_EXE_convqa"))
-        .args(["score", sample.to_str().unwrap(), "--out", out.to_str().unwrap(), "--no-models"])
-        .args(["--progress", "json"])
-        .output()
-        .unwrap();
+    let o = convqa(&[
+        "score",
+        sample.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-models",
+        "--progress",
+        "json",
+    ]);
     assert!(o.status.success());
     let events: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stderr)
         .lines()

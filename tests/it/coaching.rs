@@ -2,13 +2,10 @@
 //! weaknesses are known (`cold` never shows empathy), through the library job and the real
 //! binary.
 
-mod common;
-
 use std::path::Path;
-use std::process::Command;
 use std::sync::LazyLock;
 
-use common::*;
+use crate::common::*;
 use convqa::coach::{CoachOptions, write_sheets};
 use convqa::generate::{AgentSpec, GenerateOptions, generate_files};
 use convqa::rubric::Dimension;
@@ -37,12 +34,9 @@ static SCORED: LazyLock<Scored> = LazyLock::new(|| {
 /// The tests share one scored folder and run in parallel: each waits for the folder's lock.
 const WAIT: Option<std::time::Duration> = Some(std::time::Duration::from_secs(120));
 
-fn convqa(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_convqa"))
-        .args(args)
-        .args(["--wait-lock", "120"])
-        .output()
-        .unwrap()
+/// Runs `convqa`, waiting for the shared folder's lock.
+fn convqa_waiting(args: &[&str]) -> std::process::Output {
+    convqa_command(args).args(["--wait-lock", "120"]).output().unwrap()
 }
 
 fn path(p: &Path) -> &str {
@@ -101,30 +95,32 @@ fn the_rude_agents_weakest_is_compliance() {
 #[test]
 fn coach_and_impact_exit_codes() {
     let out = SCORED.out.path();
-    let all = convqa(&["coach", path(out), "--all", "--month", "2026-10"]);
+    let all = convqa_waiting(&["coach", path(out), "--all", "--month", "2026-10"]);
     assert!(all.status.success(), "{}", String::from_utf8_lossy(&all.stderr));
     assert!(out.join("coaching/syn-good-1_2026-10.md").is_file());
     // unknown agent, bad month: 2 (arguments); no such folder: 3
-    let o = convqa(&["coach", path(out), "--agent", "nobody"]);
+    let o = convqa_waiting(&["coach", path(out), "--agent", "nobody"]);
     assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("syn-cold"), "names the known agents");
     assert_eq!(
-        convqa(&["coach", path(out), "--agent", "syn-cold", "--month", "11/2026"]).status.code(),
+        convqa_waiting(&["coach", path(out), "--agent", "syn-cold", "--month", "11/2026"])
+            .status
+            .code(),
         Some(2)
     );
-    assert_eq!(convqa(&["coach", path(out)]).status.code(), Some(2), "--agent or --all");
+    assert_eq!(convqa_waiting(&["coach", path(out)]).status.code(), Some(2), "--agent or --all");
     let missing = out.join("no-such-folder");
-    assert_eq!(convqa(&["coach", path(&missing), "--all"]).status.code(), Some(3));
+    assert_eq!(convqa_waiting(&["coach", path(&missing), "--all"]).status.code(), Some(3));
     // impact: bad rows are rejects (exit 0); a missing trainings file is 3
     let csv = out.join("trainings.csv");
     std::fs::write(&csv, "syn-cold,empathy,2026-11-02\nsyn-cold,empathy,yesterday\n").unwrap();
-    let o = convqa(&["impact", path(out), "--trainings", path(&csv)]);
+    let o = convqa_waiting(&["impact", path(out), "--trainings", path(&csv)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.starts_with("syn-cold empathy 2026-11-02: "), "{stdout}");
     assert!(String::from_utf8_lossy(&o.stderr).contains("rejected 1 rows"));
     assert!(out.join("training_impact.parquet").is_file());
-    let o = convqa(&["impact", path(out), "--trainings", path(&out.join("none.csv"))]);
+    let o = convqa_waiting(&["impact", path(out), "--trainings", path(&out.join("none.csv"))]);
     assert_eq!(o.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&o.stderr).contains("none.csv"));
 }

@@ -1,4 +1,5 @@
-//! The batch job behind `convqa score`: stream input → score in parallel batches → write outputs.
+//! The batch job behind `convqa score`: stream input → score in parallel batches (with the pure
+//! [`crate::engine`]) → write outputs → commit.
 //!
 //! A reader thread parses lines into batches while the rayon pool scores the previous batch and
 //! the calling thread writes its rows. Memory is bounded by four batches of conversations (one
@@ -17,16 +18,15 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::conversation::Conversation;
+use crate::engine::{Engine, EngineError, EngineOptions, StageTimes, score_batch};
 use crate::input::{self, InputError, InputReader, Record, Source};
-use crate::model::{ModelError, ModelStage};
+use crate::model::ModelError;
 use crate::output::{
-    self, Counts, ModelInfo, OutputError, ParquetOutputs, RejectsWriter, RubricInfo, StageSeconds,
+    self, AdapterInfo, Counts, OutputError, ParquetOutputs, RejectsWriter, RunFacts, StageSeconds,
     Summary, Transaction,
 };
-use crate::pipeline::{Engine, StageTimes, score_batch};
-use crate::rubric::{Rubric, RubricError};
+use crate::rubric::RubricError;
 use crate::score::ConversationScore;
-use crate::segment::{ChineseSegmenter, Segmenter};
 
 /// Conversations scored per parallel batch (and written per Parquet batch).
 pub const DEFAULT_BATCH_SIZE: usize = 1024;
@@ -73,6 +73,15 @@ enum Sink {
 }
 
 impl Sink {
+    /// The flat files of one run, or with `--incremental` the partitioned store.
+    fn create(opts: &RunOptions, run_id: &str) -> Result<Sink, OutputError> {
+        Ok(if opts.incremental {
+            Sink::Partitioned(crate::output::PartitionedOutputs::create(&opts.out, run_id)?)
+        } else {
+            Sink::Flat(Box::new(ParquetOutputs::create(&opts.out)?))
+        })
+    }
+
     fn write(&mut self, scores: Vec<ConversationScore>) -> Result<(), OutputError> {
         match self {
             Sink::Flat(p) => p.write(&scores),
@@ -143,6 +152,15 @@ pub enum RunError {
     InputChanged { path: PathBuf, what: String },
 }
 
+impl From<EngineError> for RunError {
+    fn from(e: EngineError) -> RunError {
+        match e {
+            EngineError::Rubric(e) => RunError::Rubric(e),
+            EngineError::Model(e) => RunError::Model(e),
+        }
+    }
+}
+
 /// An input file's size and modification time (`None`: gone), to notice a change during the run.
 type FileState = Option<(u64, Option<SystemTime>)>;
 
@@ -170,41 +188,110 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
     let sources = input::expand_inputs(&opts.inputs, opts.format.extensions())?;
-    let inputs_before: Vec<(PathBuf, FileState)> = sources
-        .iter()
-        .filter_map(|s| match s {
-            Source::File(p) => Some((p.clone(), file_state(p))),
-            Source::Stdin => None,
-        })
-        .collect();
+    let inputs_before = input_states(&sources);
     // held until the run returns: one run per output folder
     let t = Instant::now();
     let _lock = output::open_store(&opts.out, opts.wait_lock)?;
     let lock_time = t.elapsed();
     let fsync_before = output::commit::fsync_seconds();
+    let pool = worker_pool(opts.threads)?;
+    let engine = load_engine(opts, pool.current_num_threads())?;
 
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
+    let run_id = started_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
+    let sink = Sink::create(opts, &run_id)?;
+    let rejects = RejectsWriter::create(&opts.out.join(output::REJECTS), opts.redact.clone())?;
+    let total_bytes: Option<u64> = sources.iter().map(Source::size_on_disk).sum();
+    let progress = crate::progress::Progress::new(opts.progress, total_bytes);
+    log_start(&engine, pool.current_num_threads());
+    let s = stream(opts, &pool, &engine, input_reader(opts, sources), rejects, sink, &progress)?;
+    progress.finish(s.reader.bytes_read(), s.counts.scored, s.rejects.count());
+
+    let t = Instant::now();
+    let counts = final_counts(s.counts, &s.reader, &s.rejects);
+    let mut tx = Transaction::new(&opts.out);
+    let incremental = s.sink.stage(&mut tx)?;
+    tx.add(s.rejects.finish()?);
+    let write_time = s.write_time + t.elapsed();
+
+    let summary = Summary::new(RunFacts {
+        started_at,
+        threads: pool.current_num_threads(),
+        counts,
+        rejects_by_code: s.rejects_by_code,
+        inputs: s.reader.stats().to_vec(),
+        adapter: (opts.format != crate::input::adapters::Format::Jsonl).then(|| AdapterInfo {
+            format: opts.format.name().to_string(),
+            counts: s.reader.adapter_counts(),
+        }),
+        rubric: &engine.rubric,
+        model: engine.model.as_ref(),
+        stage_seconds: StageSeconds {
+            write: write_time.as_secs_f64(),
+            fsync: output::commit::fsync_seconds() - fsync_before,
+            lock: lock_time.as_secs_f64(),
+            total_wall: started.elapsed().as_secs_f64(),
+            ..stage_seconds(s.read_time, &s.stages)
+        },
+        incremental,
+    });
+    stage_summary(&summary, &opts.out, &mut tx)?;
+    check_inputs_unchanged(&inputs_before)?;
+    tx.commit()?;
+    Ok(summary)
+}
+
+/// The reader of every source, through the format's adapter unless it is convqa's JSONL.
+fn input_reader(opts: &RunOptions, sources: Vec<Source>) -> InputReader {
+    let reader = InputReader::new(sources, opts.max_line_bytes).with_max_turns(opts.max_turns);
+    if opts.format == crate::input::adapters::Format::Jsonl {
+        return reader;
+    }
+    reader.with_format(opts.format, opts.adapter.clone())
+}
+
+/// The reading and scoring stages' seconds (the rest is filled in at the end of the run).
+fn stage_seconds(read: Duration, stages: &StageTimes) -> StageSeconds {
+    StageSeconds {
+        read: read.as_secs_f64(),
+        model: stages.model.as_secs_f64(),
+        segment: stages.segment.as_secs_f64(),
+        rubric: stages.rubric.as_secs_f64(),
+        score: stages.score.as_secs_f64(),
+        ..StageSeconds::default()
+    }
+}
+
+/// The size and modification time of every input file, to notice a change during the run.
+fn input_states(sources: &[Source]) -> Vec<(PathBuf, FileState)> {
+    sources
+        .iter()
+        .filter_map(|s| match s {
+            Source::File(p) => Some((p.clone(), file_state(p))),
+            Source::Stdin => None,
+        })
+        .collect()
+}
+
+/// The rayon pool that scores; `threads` 0 means one thread per CPU core.
+fn worker_pool(threads: usize) -> Result<rayon::ThreadPool, RunError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
         .thread_name(|i| format!("convqa-worker-{i}"))
         .build()
-        .map_err(|e| RunError::Threads { threads: opts.threads, message: e.to_string() })?;
-    // The model (ONNX Runtime sessions, tokenizer) loads while the segmenter's dictionary and
-    // the rubric do: both are start-up cost, paid once per run.
-    let workers = pool.current_num_threads();
-    let (segmenter, rubric, model) = std::thread::scope(|scope| {
-        let model = opts.model.as_ref().map(|dir| {
-            scope.spawn(move || ModelStage::load(dir, opts.ort_lib.as_deref(), workers))
-        });
-        let segmenter = Segmenter::new(ChineseSegmenter::new());
-        let rubric = match &opts.rubric {
-            Some(path) => Rubric::load(path, &segmenter),
-            None => Rubric::default_rubric(&segmenter),
-        };
-        let model = model.map(|m| m.join().expect("model loading does not panic")).transpose();
-        (segmenter, rubric, model)
-    });
-    let (rubric, model) = (rubric?, model?);
-    let engine = Engine::new(segmenter, rubric, model)?;
+        .map_err(|e| RunError::Threads { threads, message: e.to_string() })
+}
+
+/// The engine for `opts`, one model session per worker; warns about rules that run on their
+/// phrases only.
+fn load_engine(opts: &RunOptions, workers: usize) -> Result<Engine, RunError> {
+    let engine = Engine::load(&EngineOptions {
+        rubric: opts.rubric.clone(),
+        rubric_text: None,
+        model: opts.model.clone(),
+        ort_lib: opts.ort_lib.clone(),
+        workers,
+        example_thresholds: crate::rubric::ExampleThresholds::Required,
+    })?;
     if !engine.rubric.binding.phrases_only.is_empty() {
         log::warn!(
             "{} rules ran on their phrases only (no model acts or example matching {}): {}",
@@ -213,20 +300,10 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
             engine.rubric.binding.phrases_only.join(", ")
         );
     }
+    Ok(engine)
+}
 
-    let run_id = started_at.format("%Y%m%dT%H%M%S%3fZ").to_string();
-    let parquet = if opts.incremental {
-        Sink::Partitioned(crate::output::PartitionedOutputs::create(&opts.out, &run_id)?)
-    } else {
-        Sink::Flat(Box::new(ParquetOutputs::create(&opts.out)?))
-    };
-    let rejects = RejectsWriter::create(&opts.out.join(output::REJECTS), opts.redact.clone())?;
-    let total_bytes: Option<u64> = sources.iter().map(Source::size_on_disk).sum();
-    let progress = crate::progress::Progress::new(opts.progress, total_bytes);
-    let mut reader = InputReader::new(sources, opts.max_line_bytes).with_max_turns(opts.max_turns);
-    if opts.format != crate::input::adapters::Format::Jsonl {
-        reader = reader.with_format(opts.format, opts.adapter.clone());
-    }
+fn log_start(engine: &Engine, workers: usize) {
     log::info!(
         "rubric {} {} ({} rules, {} phrases); model: {}; {} worker threads",
         engine.rubric.name,
@@ -234,55 +311,44 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
         engine.rubric.rules.len(),
         engine.rubric.matcher.pattern_count(),
         engine.model.as_ref().map_or("none (--no-models)".to_string(), |m| m.manifest.name.clone()),
-        pool.current_num_threads()
+        workers
     );
+}
 
-    // Three stages overlap: the reader thread parses lines into batches (and writes rejects),
-    // the pool scores a batch (and redacts it), and the writer thread builds and writes the rows
-    // of the batch before. At most two batches wait before scoring and one before writing.
+/// What the three overlapping stages hand back once the input is exhausted.
+struct Streamed {
+    reader: InputReader,
+    rejects: RejectsWriter,
+    rejects_by_code: BTreeMap<String, u64>,
+    read_time: Duration,
+    sink: Sink,
+    write_time: Duration,
+    counts: Counts,
+    stages: StageTimes,
+}
+
+/// Three stages overlap: the reader thread parses lines into batches (and writes rejects),
+/// the pool scores a batch (and redacts it), and the writer thread builds and writes the rows
+/// of the batch before. At most two batches wait before scoring and one before writing.
+fn stream(
+    opts: &RunOptions,
+    pool: &rayon::ThreadPool,
+    engine: &Engine,
+    reader: InputReader,
+    rejects: RejectsWriter,
+    sink: Sink,
+    progress: &crate::progress::Progress,
+) -> Result<Streamed, RunError> {
     let (batches, received) = mpsc::sync_channel::<Vec<Conversation>>(2);
     let (to_writer, for_writer) = mpsc::sync_channel::<Vec<ConversationScore>>(1);
     let mut counts = Counts::default();
     let mut stages = StageTimes::default();
     let (read, scored, written) = std::thread::scope(|scope| {
-        let reading = {
-            let progress = &progress;
-            scope.spawn(move || read_batches(reader, rejects, opts, batches, progress))
-        };
-        let writing = scope.spawn(move || -> Result<(Sink, Duration), OutputError> {
-            let mut parquet = parquet;
-            let mut write_time = Duration::ZERO;
-            for scores in for_writer {
-                let t = Instant::now();
-                parquet.write(scores)?;
-                write_time += t.elapsed();
-            }
-            Ok((parquet, write_time))
-        }); // on an error the receiver is dropped, which stops the scoring loop below
-        let scored = (|| -> Result<(), RunError> {
-            for batch in received {
-                let (mut scores, times) = pool.install(|| score_batch(&engine, &batch))?;
-                stages += times;
-                if let Some(r) = &opts.redact {
-                    use rayon::prelude::*;
-                    counts.redacted += pool.install(|| {
-                        scores
-                            .par_iter_mut()
-                            .map(|s| crate::redact::redact_score(s, r))
-                            .sum::<u64>()
-                    });
-                }
-                counts.scored += scores.len() as u64;
-                counts.passed += scores.iter().filter(|s| s.passed).count() as u64;
-                counts.turns += scores.iter().map(|s| s.turns.len() as u64).sum::<u64>();
-                counts.flags += scores.iter().map(|s| s.flags.len() as u64).sum::<u64>();
-                if to_writer.send(scores).is_err() {
-                    break; // the writer failed: its error is reported below
-                }
-            }
-            Ok(())
-        })(); // on an error the receiver is dropped here, which stops the reader
-        drop(to_writer);
+        let reading = scope.spawn(move || read_batches(reader, rejects, opts, batches, progress));
+        let writing = scope.spawn(move || write_batches(sink, for_writer));
+        // on an error the receiver is dropped here, which stops the reader
+        let scored =
+            score_batches(opts, pool, engine, received, to_writer, &mut counts, &mut stages);
         (
             reading.join().expect("the reader thread does not panic"),
             scored,
@@ -293,106 +359,79 @@ pub fn run(opts: &RunOptions) -> Result<Summary, RunError> {
     counts.model_distinct_texts = stages.model_runs;
     let ReadSide { reader, rejects, rejects_by_code, read_time } = read?;
     scored?;
-    let (parquet, mut write_time) = written?;
-    progress.finish(reader.bytes_read(), counts.scored, rejects.count());
+    let (sink, write_time) = written?;
+    Ok(Streamed { reader, rejects, rejects_by_code, read_time, sink, write_time, counts, stages })
+}
 
-    let t = Instant::now();
+/// Scores and redacts each batch on the pool and sends it to the writer, counting as it goes.
+/// Stops when the writer has gone away (its error is reported by the caller).
+fn score_batches(
+    opts: &RunOptions,
+    pool: &rayon::ThreadPool,
+    engine: &Engine,
+    received: mpsc::Receiver<Vec<Conversation>>,
+    to_writer: mpsc::SyncSender<Vec<ConversationScore>>,
+    counts: &mut Counts,
+    stages: &mut StageTimes,
+) -> Result<(), RunError> {
+    for batch in received {
+        let (mut scores, times) = pool.install(|| score_batch(engine, &batch))?;
+        *stages += times;
+        if let Some(r) = &opts.redact {
+            use rayon::prelude::*;
+            counts.redacted += pool.install(|| {
+                scores.par_iter_mut().map(|s| crate::redact::redact_score(s, r)).sum::<u64>()
+            });
+        }
+        counts.scored += scores.len() as u64;
+        counts.passed += scores.iter().filter(|s| s.passed).count() as u64;
+        counts.turns += scores.iter().map(|s| s.turns.len() as u64).sum::<u64>();
+        counts.flags += scores.iter().map(|s| s.flags.len() as u64).sum::<u64>();
+        if to_writer.send(scores).is_err() {
+            break; // the writer failed: its error is reported by the caller
+        }
+    }
+    Ok(())
+}
+
+/// Writes every scored batch to the sink; returns it with the time spent writing. On an error
+/// the receiver is dropped, which stops the scoring loop.
+fn write_batches(
+    mut sink: Sink,
+    for_writer: mpsc::Receiver<Vec<ConversationScore>>,
+) -> Result<(Sink, Duration), OutputError> {
+    let mut write_time = Duration::ZERO;
+    for scores in for_writer {
+        let t = Instant::now();
+        sink.write(scores)?;
+        write_time += t.elapsed();
+    }
+    Ok((sink, write_time))
+}
+
+/// The counts once everything is read: rejects, failures, and the lines the reader saw —
+/// counted by the reader, independently of what was scored and rejected, so the summary's
+/// `read = scored + rejected` is a check, not a definition.
+fn final_counts(mut counts: Counts, reader: &InputReader, rejects: &RejectsWriter) -> Counts {
     counts.rejected = rejects.count();
     counts.failed = counts.scored - counts.passed;
-    // Counted by the reader, independently of what was scored and rejected, so the summary's
-    // `read = scored + rejected` is a check, not a definition.
     counts.blank_lines = reader.stats().iter().map(|s| s.blank_lines).sum();
     counts.read = reader.stats().iter().map(|s| s.lines).sum::<u64>() - counts.blank_lines;
     debug_assert_eq!(counts.read, counts.scored + counts.rejected, "every line accounted for");
-    let mut tx = Transaction::new(&opts.out);
-    let incremental = parquet.stage(&mut tx)?;
-    tx.add(rejects.finish()?);
-    write_time += t.elapsed();
+    counts
+}
 
-    let rubric = &engine.rubric;
-    let summary = Summary {
-        convqa_version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at: started_at.to_rfc3339(),
-        finished_at: chrono::Utc::now().to_rfc3339(),
-        threads: pool.current_num_threads(),
-        counts,
-        rejects_by_code,
-        inputs: reader.stats().to_vec(),
-        adapter: (opts.format != crate::input::adapters::Format::Jsonl).then(|| {
-            crate::output::AdapterInfo {
-                format: opts.format.name().to_string(),
-                counts: reader.adapter_counts(),
-            }
-        }),
-        rubric: RubricInfo {
-            name: rubric.name.clone(),
-            version: rubric.version.clone(),
-            source: rubric.source.clone(),
-            sha256: rubric.sha256.clone(),
-            rules: rubric.rules.len(),
-            phrases: rubric.matcher.pattern_count(),
-            pass_threshold: rubric.pass_threshold,
-            limits: crate::conversation::Channel::ALL
-                .iter()
-                .map(|&c| (c.as_str().to_string(), rubric.timing.limits(c)))
-                .collect(),
-            rules_phrases_only: rubric.binding.phrases_only.clone(),
-        },
-        models: engine
-            .model
-            .iter()
-            .map(|m| ModelInfo {
-                name: m.manifest.name.clone(),
-                version: m.manifest.version.clone(),
-                dir: m.dir.display().to_string(),
-                sha256: m.manifest.sha256.clone(),
-                thresholds: m.manifest.thresholds,
-                act_thresholds: m
-                    .manifest
-                    .acts
-                    .as_ref()
-                    .map(|a| a.threshold.clone().into_iter().collect())
-                    .unwrap_or_default(),
-            })
-            .collect(),
-        stage_seconds: StageSeconds {
-            read: read_time.as_secs_f64(),
-            model: stages.model.as_secs_f64(),
-            segment: stages.segment.as_secs_f64(),
-            rubric: stages.rubric.as_secs_f64(),
-            score: stages.score.as_secs_f64(),
-            write: write_time.as_secs_f64(),
-            fsync: output::commit::fsync_seconds() - fsync_before,
-            lock: lock_time.as_secs_f64(),
-            total_wall: started.elapsed().as_secs_f64(),
-        },
-        outputs: if incremental.is_some() {
-            output::partitioned::TABLES
-                .iter()
-                .map(|t| format!("{t}/date=*/part-*.parquet"))
-                .collect::<Vec<_>>()
-        } else {
-            [output::CONVERSATIONS, output::TURNS, output::FLAGS]
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-        }
-        .into_iter()
-        .chain([output::REJECTS, output::SUMMARY].iter().map(|s| s.to_string()))
-        .collect(),
-        incremental,
-    };
+/// Stages `summary.json`, and with `--incremental` the run manifest kept per run in `_runs/`
+/// (Spark and DuckDB skip folders starting with `_`).
+fn stage_summary(summary: &Summary, out: &Path, tx: &mut Transaction) -> Result<(), RunError> {
     if let Some(info) = &summary.incremental {
-        // the run manifest: kept per run (Spark and DuckDB skip folders starting with `_`)
-        let runs = opts.out.join("_runs");
+        let runs = out.join("_runs");
         std::fs::create_dir_all(&runs)
             .map_err(|source| OutputError::CreateDir { path: runs.clone(), source })?;
         tx.add(summary.stage(&runs.join(format!("{}.json", info.run_id)))?);
     }
-    tx.add(summary.stage(&opts.out.join(output::SUMMARY))?);
-    check_inputs_unchanged(&inputs_before)?;
-    tx.commit()?;
-    Ok(summary)
+    tx.add(summary.stage(&out.join(output::SUMMARY))?);
+    Ok(())
 }
 
 /// What the reader thread hands back when the input is exhausted.

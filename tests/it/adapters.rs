@@ -3,21 +3,12 @@
 //! user relies on: who is the customer, what is dropped, what comes out of the ticket fields,
 //! and that scoring an export directly equals converting it first.
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn convqa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convqa")).args(args).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::{convqa, stderr};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -59,7 +50,7 @@ fn speakers(c: &Value) -> Vec<&str> {
 #[test]
 fn connect_chat_maps_roles_drops_events_and_names_the_agent() {
     let (convs, rejects, line) =
-        convert("connect-chat", &[common::data("adapters/connect-chat")], &[]);
+        convert("connect-chat", &[crate::common::data("adapters/connect-chat")], &[]);
     assert!(rejects.is_empty(), "{rejects:?}");
     assert_eq!(convs.len(), 4);
     let zh = by_id(&convs, "6f1c2a90-0b7e-4a51-9d1e-2c4f0a7b3e11");
@@ -98,7 +89,8 @@ fn connect_chat_maps_roles_drops_events_and_names_the_agent() {
 
 #[test]
 fn zendesk_joins_authors_to_users_and_maps_the_ticket() {
-    let (convs, rejects, line) = convert("zendesk", &[common::data("adapters/zendesk")], &[]);
+    let (convs, rejects, line) =
+        convert("zendesk", &[crate::common::data("adapters/zendesk")], &[]);
     assert_eq!(convs.len(), 4);
     let t = by_id(&convs, "35436");
     // requester → customer, automation (not in users) → system, internal note dropped.
@@ -142,8 +134,11 @@ fn zendesk_joins_authors_to_users_and_maps_the_ticket() {
     );
     assert!(line.contains("dropped 2 internal notes"), "{line}");
 
-    let (kept, _, _) =
-        convert("zendesk", &[common::data("adapters/zendesk/tickets.jsonl")], &["--keep-notes"]);
+    let (kept, _, _) = convert(
+        "zendesk",
+        &[crate::common::data("adapters/zendesk/tickets.jsonl")],
+        &["--keep-notes"],
+    );
     let t = by_id(&kept, "35436");
     assert_eq!(
         speakers(t),
@@ -154,7 +149,7 @@ fn zendesk_joins_authors_to_users_and_maps_the_ticket() {
 
 #[test]
 fn wecom_archive_groups_by_participants_and_gap_and_applies_recalls() {
-    let input = [common::data("adapters/wecom-archive")];
+    let input = [crate::common::data("adapters/wecom-archive")];
     let (convs, rejects, line) = convert("wecom-archive", &input, &[]);
     assert!(rejects.is_empty(), "{rejects:?}");
     let ids: Vec<&str> = convs.iter().map(|c| c["conversation_id"].as_str().unwrap()).collect();
@@ -206,7 +201,7 @@ fn scoring_an_export_directly_equals_converting_it_first() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let jsonl = dir.path().join("converted.jsonl");
-        let input = common::data(input);
+        let input = crate::common::data(input);
         let o = convqa(&["convert", format, s(&input), "--out", s(&jsonl), "--quiet"]);
         assert!(o.status.success(), "{}", stderr(&o));
         let (direct, via) = (dir.path().join("direct"), dir.path().join("via"));
@@ -224,8 +219,10 @@ fn scoring_an_export_directly_equals_converting_it_first() {
         let o = convqa(&["score", s(&jsonl), "--out", s(&via), "--no-models", "--quiet"]);
         assert!(o.status.success(), "{}", stderr(&o));
         for table in ["conversations.parquet", "turns.parquet", "flags.parquet"] {
-            let (a, b) =
-                (common::read_table(&direct.join(table)), common::read_table(&via.join(table)));
+            let (a, b) = (
+                crate::common::read_table(&direct.join(table)),
+                crate::common::read_table(&via.join(table)),
+            );
             assert!(a.num_rows() > 0 || table == "flags.parquet", "{format} {table} is empty");
             assert_eq!(a, b, "{format}: {table} differs between score --from and convert + score");
         }
@@ -243,7 +240,7 @@ fn scoring_an_export_directly_equals_converting_it_first() {
 #[test]
 fn a_bot_reply_is_never_the_agents_first_response() {
     let dir = tempfile::tempdir().unwrap();
-    let input = common::data(
+    let input = crate::common::data(
         "adapters/connect-chat/2025/03/04/9a7e5c31-44d2-4f0b-8e6a-5b1d2c3e4f50_20250304T2102_UTC.json",
     );
     let o = convqa(&[
@@ -257,9 +254,9 @@ fn a_bot_reply_is_never_the_agents_first_response() {
         "--quiet",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let convs = common::read_table(&dir.path().join("conversations.parquet"));
+    let convs = crate::common::read_table(&dir.path().join("conversations.parquet"));
     // The bot answered 0.9 s after the customer; Priya 114.49 s after.
-    let first = common::f64s(&convs, "first_response_secs")[0].unwrap();
+    let first = crate::common::f64s(&convs, "first_response_secs")[0].unwrap();
     assert!(
         (first - 114.49).abs() < 0.01,
         "first response {first} s, expected the human agent's 114.49 s"
@@ -269,13 +266,13 @@ fn a_bot_reply_is_never_the_agents_first_response() {
 #[test]
 fn compressed_exports_read_like_plain_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let plain = common::data("adapters/zendesk/tickets.jsonl");
+    let plain = crate::common::data("adapters/zendesk/tickets.jsonl");
     let bytes = std::fs::read(&plain).unwrap();
     let gz = dir.path().join("tickets.jsonl.gz");
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(&bytes).unwrap();
     std::fs::write(&gz, enc.finish().unwrap()).unwrap();
-    let connect = common::data(
+    let connect = crate::common::data(
         "adapters/connect-chat/2025/03/04/6f1c2a90-0b7e-4a51-9d1e-2c4f0a7b3e11_20250304T0815_UTC.json",
     );
     let zst = dir.path().join("contact.json.zst");
@@ -300,7 +297,7 @@ fn compressed_exports_read_like_plain_ones() {
     assert_eq!(c, d, ".json.zst converts to the same conversation");
 
     // convqa score reads compressed JSONL too, also found in a folder.
-    let sample = std::fs::read(common::data("sample/zh-hant.jsonl")).unwrap();
+    let sample = std::fs::read(crate::common::data("sample/zh-hant.jsonl")).unwrap();
     let folder = dir.path().join("in");
     std::fs::create_dir(&folder).unwrap();
     std::fs::write(folder.join("sample.jsonl.zst"), zstd::encode_all(&sample[..], 3).unwrap())
@@ -318,7 +315,7 @@ fn compressed_exports_read_like_plain_ones() {
 #[test]
 fn a_file_of_another_format_stops_naming_the_file_and_what_was_expected() {
     let dir = tempfile::tempdir().unwrap();
-    let input = common::data("adapters/zendesk/ticket-35800.json");
+    let input = crate::common::data("adapters/zendesk/ticket-35800.json");
     let o =
         convqa(&["convert", "connect-chat", s(&input), "--out", s(&dir.path().join("x.jsonl"))]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));

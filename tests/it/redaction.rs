@@ -1,10 +1,8 @@
 //! Personal data never reaches the outputs (on by default), flags still point at the right
 //! phrase in the redacted text, and scoring is the same with and without redaction.
 
-mod common;
-
-use common::*;
-use convqa::run::{RunOptions, run};
+use crate::common::*;
+use convqa::job::{RunOptions, run};
 
 const PII: [&str; 7] = [
     "13912345678",

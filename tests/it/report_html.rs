@@ -4,12 +4,10 @@
 //! as text. The browser-side checks (DOM, console errors, screenshot) are in
 //! `tests/browser/check_report.sh`, run by `.ci/run`.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use convqa::report::{self, REPORT_HTML, REVIEW_QUEUE_PARQUET, ReportOptions};
 
 /// Scores `inputs` without the model, writes the reports, returns the folder and the page.

@@ -1,4 +1,5 @@
-//! The scoring core: a pure function from a batch of conversations to a batch of scores.
+//! The scoring engine, the pure core: a function from a batch of conversations to a batch of
+//! scores ([`score_batch`]), and the [`Engine`] it runs with (loaded once by [`Engine::load`]).
 //!
 //! `model` (one batched pass over every customer and agent turn of the batch, when a model is
 //! loaded) → per conversation `segment → rubric (match + evaluate) / timing → score`, with no
@@ -6,6 +7,7 @@
 //! parallel on the current rayon pool when it has more than one thread; results keep input order,
 //! so output is identical for any thread count. The serial path is the same code without rayon.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -42,6 +44,34 @@ impl std::ops::AddAssign for StageTimes {
     }
 }
 
+/// What [`Engine::load`] loads: the rubric, the model and where ONNX Runtime is.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// A rubric file; `None` uses `rubric_text`, else the built-in default.
+    pub rubric: Option<PathBuf>,
+    /// A rubric's TOML text (embedders: the Python package takes a rubric as text), read when
+    /// `rubric` is `None`.
+    pub rubric_text: Option<String>,
+    /// The model folder; `None` runs without the model stage (`--no-models`).
+    pub model: Option<PathBuf>,
+    /// Where ONNX Runtime's library is, if not in the default places.
+    pub ort_lib: Option<PathBuf>,
+    /// Model sessions, one per worker thread that scores.
+    pub workers: usize,
+    /// Whether example rules must carry their calibrated threshold (`convqa calibrate` lets
+    /// them lack it).
+    pub example_thresholds: rubric::ExampleThresholds,
+}
+
+/// Why the engine did not load: the rubric or the model (each has its own exit code).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Rubric(#[from] RubricError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
 /// Everything loaded once and shared read-only by all workers.
 pub struct Engine {
     pub segmenter: Segmenter,
@@ -51,6 +81,28 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Loads the segmenter's dictionary, the rubric and the model once (the model in parallel
+    /// with the other two: both are start-up cost) and binds them (see [`Engine::new_with`]).
+    /// `convqa score`, `eval`, `calibrate` and the tests all load through here. A rubric error
+    /// comes first when both fail.
+    pub fn load(opts: &EngineOptions) -> Result<Engine, EngineError> {
+        let (segmenter, rubric, model) = std::thread::scope(|scope| {
+            let model = opts.model.as_deref().map(|dir| {
+                scope.spawn(move || ModelStage::load(dir, opts.ort_lib.as_deref(), opts.workers))
+            });
+            let segmenter = Segmenter::new(ChineseSegmenter::new());
+            let rubric = match (&opts.rubric, &opts.rubric_text) {
+                (Some(path), _) => Rubric::load(path, &segmenter),
+                (None, Some(text)) => Rubric::parse(text, "rubric text", &segmenter),
+                (None, None) => Rubric::default_rubric(&segmenter),
+            };
+            let model = model.map(|m| m.join().expect("model loading does not panic")).transpose();
+            (segmenter, rubric, model)
+        });
+        let (rubric, model) = (rubric?, model?);
+        Ok(Engine::new_with(segmenter, rubric, model, opts.example_thresholds)?)
+    }
+
     /// Binds the rubric's model and example detectors to `model` (see [`Rubric::bind`]): an act
     /// the model lacks, or an example threshold calibrated for another model, stops here.
     pub fn new(
@@ -77,9 +129,18 @@ impl Engine {
 
     /// jieba's dictionary and the built-in default rubric, without a model.
     pub fn with_default_rubric() -> Result<Engine, RubricError> {
-        let segmenter = Segmenter::new(ChineseSegmenter::new());
-        let rubric = Rubric::default_rubric(&segmenter)?;
-        Engine::new(segmenter, rubric, None)
+        let opts = EngineOptions {
+            rubric: None,
+            rubric_text: None,
+            model: None,
+            ort_lib: None,
+            workers: 1,
+            example_thresholds: rubric::ExampleThresholds::Required,
+        };
+        Engine::load(&opts).map_err(|e| match e {
+            EngineError::Rubric(e) => e,
+            EngineError::Model(_) => unreachable!("no model is loaded"),
+        })
     }
 
     /// Scores one conversation.

@@ -1,9 +1,7 @@
 //! Broken input never crashes a run and is never lost: every line of `data/broken/broken.jsonl`
 //! (described line by line in `data/README.md`) is either scored or rejected with its reason.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// (line, reason code, field) of every reject.
 fn rejects(dir: &std::path::Path) -> Vec<(u64, String, Option<String>)> {

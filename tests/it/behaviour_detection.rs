@@ -3,24 +3,9 @@
 //! example rules are calibrated and tied to the model file, and rubric mistakes stop with exit 5.
 //! Needs ONNX Runtime: `bash scripts/fetch-onnxruntime.sh`.
 
-mod common;
-
 use std::path::Path;
-use std::process::{Command, Output};
 
-use common::*;
-
-fn convqa(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_convqa"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use crate::common::*;
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()

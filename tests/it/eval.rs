@@ -1,15 +1,7 @@
 //! `convqa eval`: the accuracy claims of the README and the model card are one command away,
 //! and the command's figures are right.
 
-mod common;
-
-use std::process::Command;
-
-use common::*;
-
-fn convqa(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_convqa")).args(args).output().unwrap()
-}
+use crate::common::*;
 
 #[test]
 fn the_shipped_model_keeps_its_chat_domain_accuracy() {
@@ -119,4 +111,14 @@ fn turn_evaluation_without_a_model_says_so() {
     let o = convqa(&["eval", "--no-models", "--turns", turns.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(6));
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs the model"));
+}
+
+#[test]
+fn eval_without_files_says_what_to_give_not_a_file_position() {
+    let o = convqa(&["eval", "--no-models"]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("(arguments)"), "{err}");
+    assert!(err.contains("nothing to evaluate: give --turns FILE"), "{err}");
+    assert!(err.contains("data/eval/turns.jsonl"), "help names an example file: {err}");
 }

@@ -3,11 +3,9 @@
 //! and measured by the library job behind `convqa impact`; nothing here is a hard-coded result,
 //! only the planted points.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use convqa::generate::{AgentSpec, GenerateOptions, Plant, generate_files};
 use convqa::impact::{ImpactOptions, Verdict, write_impact};
 

@@ -1,16 +1,61 @@
-//! Helpers shared by the integration tests: run the library job on files in `data/`, read the
-//! Parquet it wrote back as plain Rust values.
+//! Helpers shared by the integration tests: the one way to run the `convqa` binary, the library
+//! job on files in `data/`, and the Parquet it wrote read back as plain Rust values.
 
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type};
 use arrow_array::{Array, RecordBatch};
+use convqa::job::{RunOptions, run};
 use convqa::output::Summary;
-use convqa::run::{RunOptions, run};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+/// The `convqa` binary under test: `$CONVQA_BIN` when set (e.g. a release build), else the one
+/// cargo built for these tests.
+pub fn bin() -> PathBuf {
+    std::env::var_os("CONVQA_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_convqa")))
+}
+
+/// `convqa ARGS` as the tests run it: from the repository root (so `data/...` and the default
+/// model resolve), without fault injection, no standard input.
+pub fn convqa_command(args: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("CONVQA_FAULT")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs `convqa ARGS` to the end; stdout and stderr captured.
+pub fn convqa(args: &[&str]) -> Output {
+    convqa_command(args).output().unwrap()
+}
+
+/// As [`convqa`], with `stdin` on standard input.
+pub fn convqa_stdin(args: &[&str], stdin: &str) -> Output {
+    let mut child = convqa_command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// A finished command's stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
 
 pub fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(rel)
@@ -18,7 +63,7 @@ pub fn data(rel: &str) -> PathBuf {
 
 /// Runs `convqa score` (the library job) on `inputs` with `threads` workers.
 pub fn score(inputs: &[PathBuf], threads: usize) -> (tempfile::TempDir, Summary) {
-    score_in_batches(inputs, threads, convqa::run::DEFAULT_BATCH_SIZE)
+    score_in_batches(inputs, threads, convqa::job::DEFAULT_BATCH_SIZE)
 }
 
 /// As [`score`], with `batch_size` conversations per parallel batch.

@@ -112,22 +112,22 @@ fn a_damaged_model_file_is_refused_with_its_path() {
     assert!(e.to_string().contains("model.onnx: SHA-256"), "{e}");
 }
 
-#[test]
-fn a_broken_tokenizer_is_refused_with_its_path_while_the_sessions_load_beside_it() {
+/// A copy of the fixture in a temporary folder with `file` replaced by `bytes`, and a manifest
+/// whose checksum matches them: the checksum passes, so the file's own loader must report it.
+fn fixture_with(file: &str, bytes: &[u8]) -> tempfile::TempDir {
     use sha2::{Digest, Sha256};
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(fixture().join("model.onnx"), dir.path().join("model.onnx")).unwrap();
-    // a tokenizer.json that is not one, with a manifest whose checksum matches it: the checksum
-    // passes, so the tokenizer loader (in parallel with two sessions) must report it
-    let broken = b"{\"version\": \"1.0\", \"model\": ";
-    std::fs::write(dir.path().join("tokenizer.json"), broken).unwrap();
-    let digest: String = Sha256::digest(broken).iter().map(|b| format!("{b:02x}")).collect();
+    for f in ["tokenizer.json", "model.onnx"] {
+        std::fs::copy(fixture().join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(dir.path().join(file), bytes).unwrap();
+    let digest: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
     let manifest = std::fs::read_to_string(fixture().join("manifest.toml")).unwrap();
     let manifest: String = manifest
         .lines()
         .map(|l| {
-            if l.starts_with("\"tokenizer.json\"") {
-                format!("\"tokenizer.json\" = \"{digest}\"")
+            if l.starts_with(&format!("\"{file}\"")) {
+                format!("\"{file}\" = \"{digest}\"")
             } else {
                 l.to_string()
             }
@@ -135,7 +135,30 @@ fn a_broken_tokenizer_is_refused_with_its_path_while_the_sessions_load_beside_it
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(dir.path().join("manifest.toml"), manifest).unwrap();
+    dir
+}
+
+/// The error's message ends with its source's (kept as `source()`, not only as text).
+fn assert_keeps_source(e: &ModelError) {
+    let source = std::error::Error::source(e).unwrap_or_else(|| panic!("no source: {e:?}"));
+    assert!(e.to_string().ends_with(&source.to_string()), "{e} / {source}");
+}
+
+#[test]
+fn a_broken_tokenizer_is_refused_with_its_path_while_the_sessions_load_beside_it() {
+    // a tokenizer.json that is not one; the tokenizer loads in parallel with two sessions
+    let dir = fixture_with("tokenizer.json", b"{\"version\": \"1.0\", \"model\": ");
     let e = load_error(dir.path(), 2);
     assert!(matches!(e, ModelError::Tokenizer { .. }), "expected a tokenizer error, got {e}");
     assert!(e.to_string().contains("tokenizer.json"), "{e}");
+    assert_keeps_source(&e);
+}
+
+#[test]
+fn a_model_file_onnx_runtime_cannot_read_is_refused_with_its_path_and_the_runtime_error() {
+    let dir = fixture_with("model.onnx", b"not an onnx graph");
+    let e = load_error(dir.path(), 1);
+    assert!(matches!(e, ModelError::Session { .. }), "expected a session error, got {e}");
+    assert!(e.to_string().contains("model.onnx: cannot load model: "), "{e}");
+    assert_keeps_source(&e);
 }

@@ -1,11 +1,9 @@
 //! The reports for people on the committed sample (`data/sample`, whose agents have the known
 //! profiles listed in `data/README.md`): what QA staff read first, which agent lacks which skill.
 
-mod common;
-
 use std::sync::LazyLock;
 
-use common::*;
+use crate::common::*;
 use convqa::report::{self, PeriodKind, Report, ReportOptions};
 use convqa::rubric::Dimension;
 
@@ -198,10 +196,7 @@ fn every_report_file_is_written_and_the_csv_matches_the_queue() {
 #[test]
 fn a_folder_without_scores_is_an_input_error_that_says_what_to_do() {
     let empty = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convqa"))
-        .args(["report", empty.path().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = convqa(&["report", empty.path().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("summary.json") && err.contains("convqa score"), "{err}");

@@ -19,11 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn bin() -> PathBuf {
-    std::env::var_os("CONVQA_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_convqa")))
-}
+use crate::common::{bin, convqa_command};
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample")
@@ -68,18 +64,12 @@ fn big_input(dir: &Path, copies: usize) -> PathBuf {
     path
 }
 
-fn convqa(args: &[&str]) -> Command {
-    let mut c = Command::new(bin());
-    c.args(args).env_remove("CONVQA_FAULT").stdin(Stdio::null());
-    c
-}
-
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
 fn run_ok(args: &[&str]) {
-    let o = convqa(args).output().unwrap();
+    let o = convqa_command(args).output().unwrap();
     assert!(o.status.success(), "convqa {args:?}: {}", String::from_utf8_lossy(&o.stderr));
 }
 
@@ -210,7 +200,7 @@ impl Scenario {
     /// after.
     fn check(&self, out: &Path, k: usize, points: &[String], what: &str) {
         let journal = journal_point(points);
-        let o = convqa(&["verify", s(out), "--repair"]).output().unwrap();
+        let o = convqa_command(&["verify", s(out), "--repair"]).output().unwrap();
         assert_eq!(
             o.status.code(),
             Some(0),
@@ -467,8 +457,9 @@ fn issue20_a_disk_that_fills_during_the_run_changes_no_output() {
     let limit = used_bytes(&mnt) + conversations + turns / 2;
     mount(&["-o", &format!("remount,size={limit}"), s(&mnt)]).unwrap();
 
-    let o =
-        convqa(&["score", s(&big), "--out", s(&out), "--no-models", "--quiet"]).output().unwrap();
+    let o = convqa_command(&["score", s(&big), "--out", s(&out), "--no-models", "--quiet"])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(4), "{err}");
     assert!(err.contains("No space left on device"), "{err}");
@@ -484,7 +475,7 @@ fn issue20_two_runs_on_one_folder_the_second_stops_with_exit_8_or_waits() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let big = big_input(tmp.path(), 40); // 2,000 conversations: runs for seconds
-    let mut first = convqa(&["score", s(&big), "--out", s(&out), "--no-models", "--quiet"])
+    let mut first = convqa_command(&["score", s(&big), "--out", s(&out), "--no-models", "--quiet"])
         .args(["--batch-size", "64", "--threads", "1"])
         .stderr(Stdio::piped())
         .spawn()
@@ -499,9 +490,10 @@ fn issue20_two_runs_on_one_folder_the_second_stops_with_exit_8_or_waits() {
         std::thread::sleep(Duration::from_millis(5));
     }
 
-    let second = convqa(&["score", s(&sample()), "--out", s(&out), "--no-models", "--quiet"])
-        .output()
-        .unwrap();
+    let second =
+        convqa_command(&["score", s(&sample()), "--out", s(&out), "--no-models", "--quiet"])
+            .output()
+            .unwrap();
     let err = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(8), "the second run: {err}");
     assert!(err.contains("in use by another convqa run"), "{err}");
@@ -509,11 +501,12 @@ fn issue20_two_runs_on_one_folder_the_second_stops_with_exit_8_or_waits() {
     assert!(err.contains("started 20") && err.contains("convqa score"), "{err}");
     assert!(err.contains("--wait-lock"), "says how to wait: {err}");
 
-    let waiting = convqa(&["score", s(&sample()), "--out", s(&out), "--no-models", "--quiet"])
-        .args(["--wait-lock", "300"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let waiting =
+        convqa_command(&["score", s(&sample()), "--out", s(&out), "--no-models", "--quiet"])
+            .args(["--wait-lock", "300"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
     assert!(first.try_wait().unwrap().is_none(), "the first run must still run here");
     let first = first.wait_with_output().unwrap();
     assert!(first.status.success(), "the first run: {}", String::from_utf8_lossy(&first.stderr));
@@ -581,7 +574,7 @@ fn issue20_a_read_only_partition_or_folder_changes_nothing() {
         ["score", s(input), "--out", s(&out), "--incremental", "--no-models", "--quiet"]
             .map(str::to_string)
     };
-    let o = convqa(&args(&sample()).each_ref().map(String::as_str)).output().unwrap();
+    let o = convqa_command(&args(&sample()).each_ref().map(String::as_str)).output().unwrap();
     assert!(o.status.success());
     let (a, b) = (partition_of(&out, "en-001"), partition_of(&out, "en-002"));
     assert!(a < b, "{a} {b}: en-002's partition must come second");
@@ -602,7 +595,7 @@ fn issue20_a_read_only_partition_or_folder_changes_nothing() {
             }
         }
     }
-    let o = convqa(&args(&night).each_ref().map(String::as_str)).output().unwrap();
+    let o = convqa_command(&args(&night).each_ref().map(String::as_str)).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     for (d, g) in dirs.iter().zip(guards) {
         writable_again(d, g);
@@ -616,7 +609,7 @@ fn issue20_a_read_only_partition_or_folder_changes_nothing() {
 
     // the whole folder read-only: the lock cannot be taken, nothing changes
     let guard = read_only(&out).unwrap();
-    let o = convqa(&args(&night).each_ref().map(String::as_str)).output().unwrap();
+    let o = convqa_command(&args(&night).each_ref().map(String::as_str)).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     writable_again(&out, guard);
     assert_eq!(o.status.code(), Some(4), "{err}");
@@ -696,7 +689,7 @@ fn issue20_verify_finds_what_is_wrong_and_says_how_to_repair_it() {
     let out = tmp.path().join("out");
     run_ok(&["score", s(&sample()), "--out", s(&out), "--incremental", "--no-models", "--quiet"]);
     let verify = |extra: &[&str]| {
-        let o = convqa(&[&["verify", s(&out)], extra].concat()).output().unwrap();
+        let o = convqa_command(&[&["verify", s(&out)], extra].concat()).output().unwrap();
         (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
     };
     let (code, err) = verify(&[]);
@@ -743,6 +736,6 @@ fn issue20_verify_finds_what_is_wrong_and_says_how_to_repair_it() {
     assert!(err.contains("Parquet"), "{err}");
 
     // not a store at all
-    let o = convqa(&["verify", s(tmp.path())]).output().unwrap();
+    let o = convqa_command(&["verify", s(tmp.path())]).output().unwrap();
     assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
 }

@@ -12,8 +12,8 @@ use std::sync::LazyLock;
 
 use whatlang::{Detector, Lang};
 
+use super::{Token, TokenKind};
 use crate::normalize::NormalizedText;
-use crate::segment::{Token, TokenKind};
 
 /// Shorter Latin text is taken as English: language identification is not reliable on it.
 pub const MIN_WORDS_FOR_ID: u32 = 4;

@@ -3,13 +3,11 @@
 //! and the properties users rely on (bad agents score below good ones, flags cite the right
 //! turn, same output for any thread count).
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use crate::common::*;
 use arrow_array::RecordBatch;
-use common::*;
 
 struct Sample {
     _dir: tempfile::TempDir,

@@ -2,15 +2,13 @@
 //! the same input changes nothing, new input adds only new files, a changed conversation (same
 //! id, new content) replaces its old rows in all three tables, and the reports read the folder.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use common::*;
+use crate::common::*;
+use convqa::job::{RunOptions, run};
 use convqa::output::Summary;
-use convqa::run::{RunOptions, run};
 
 fn score_incremental(inputs: &[PathBuf], out: &Path) -> Summary {
     let mut opts = RunOptions::new(inputs.to_vec(), out.to_path_buf());

@@ -29,7 +29,7 @@ use convqa::{Channel, Conversation, Engine, Speaker};
 
 /// The invariants, shared with the fuzz targets (`fuzz/`): each check panics with what broke,
 /// which proptest reports and shrinks like a failed `prop_assert!`.
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod checks;
 
 use checks::{check_file, check_line, check_redaction, check_scoring, check_segmentation};

@@ -60,7 +60,7 @@ fn rust_matches_the_python_export_on_the_parity_fixtures() {
 /// more positive than they started.
 #[test]
 fn the_model_reads_the_sample_as_a_qa_reader_would() {
-    use convqa::run::{RunOptions, run};
+    use convqa::job::{RunOptions, run};
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
     let mut opts = RunOptions::new(vec![root.join("data/sample")], out.path().to_path_buf());

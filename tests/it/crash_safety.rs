@@ -36,11 +36,14 @@ fn big_input(dir: &Path, copies: usize) -> PathBuf {
 }
 
 fn command(input: &Path, out: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_convqa"));
-    c.args(["score", input.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
-        .args(["--no-models", "--batch-size", "64"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut c = crate::common::convqa_command(&[
+        "score",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    c.args(["--no-models", "--batch-size", "64"]).stdout(Stdio::null()).stderr(Stdio::null());
     c
 }
 

@@ -1,32 +1,10 @@
 //! The real binary as a nightly job runs it: exit codes, messages, stdin, outputs.
 
-mod common;
-
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
-use common::*;
+use crate::common::*;
 
 const GOOD: &str = r#"{"conversation_id":"cli-1","agent_id":"a","channel":"chat","turns":[{"speaker":"customer","text":"hello, my bill is wrong","ts":"2026-11-02T09:00:00Z"},{"speaker":"agent","text":"Hi! Sorry about that, let me check. Anything else I can help with?","ts":"2026-11-02T09:01:00Z"}]}"#;
-
-fn convqa(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_convqa"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -36,7 +14,7 @@ fn path(p: &Path) -> &str {
 fn scores_stdin_and_exits_0_even_with_rejects() {
     let out = tempfile::tempdir().unwrap();
     let input = format!("{GOOD}\nnot json\n");
-    let o = convqa(&["score", "-", "--out", path(out.path()), "--no-models"], Some(&input));
+    let o = convqa_stdin(&["score", "-", "--out", path(out.path()), "--no-models"], &input);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("scored 1 conversations"), "{}", stderr(&o));
     for f in
@@ -53,7 +31,7 @@ fn scores_stdin_and_exits_0_even_with_rejects() {
 #[test]
 fn empty_input_writes_empty_tables_that_readers_open() {
     let out = tempfile::tempdir().unwrap();
-    let o = convqa(&["score", "-", "--out", path(out.path()), "-q", "--no-models"], Some("\n"));
+    let o = convqa_stdin(&["score", "-", "--out", path(out.path()), "-q", "--no-models"], "\n");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     for f in ["conversations.parquet", "turns.parquet", "flags.parquet"] {
         let table = read_table(&out.path().join(f));
@@ -66,7 +44,7 @@ fn empty_input_writes_empty_tables_that_readers_open() {
 fn leaves_no_temporary_files_behind() {
     let out = tempfile::tempdir().unwrap();
     let o =
-        convqa(&["score", "-", "--out", path(out.path()), "--quiet", "--no-models"], Some(GOOD));
+        convqa_stdin(&["score", "-", "--out", path(out.path()), "--quiet", "--no-models"], GOOD);
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stderr.is_empty(), "--quiet printed: {}", stderr(&o));
     let names: Vec<_> = std::fs::read_dir(out.path())
@@ -81,7 +59,7 @@ fn leaves_no_temporary_files_behind() {
 #[test]
 fn a_missing_input_exits_3_naming_it() {
     let out = tempfile::tempdir().unwrap();
-    let o = convqa(&["score", "no/such/file.jsonl", "--out", path(out.path())], None);
+    let o = convqa(&["score", "no/such/file.jsonl", "--out", path(out.path())]);
     assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("no/such/file.jsonl: cannot open input"), "{}", stderr(&o));
 }
@@ -92,7 +70,7 @@ fn an_unwritable_output_exits_4() {
     let blocker = dir.path().join("a-file");
     std::fs::write(&blocker, "").unwrap();
     let out = blocker.join("out");
-    let o = convqa(&["score", path(&data("sample")), "--out", path(&out)], None);
+    let o = convqa(&["score", path(&data("sample")), "--out", path(&out)]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(stderr(&o).contains("cannot create output directory"), "{}", stderr(&o));
 }
@@ -100,7 +78,7 @@ fn an_unwritable_output_exits_4() {
 #[test]
 fn a_broken_rubric_exits_5_naming_rule_and_field_and_keeps_old_outputs() {
     let out = tempfile::tempdir().unwrap();
-    let o = convqa(&["score", "-", "--out", path(out.path()), "-q", "--no-models"], Some(GOOD));
+    let o = convqa_stdin(&["score", "-", "--out", path(out.path()), "-q", "--no-models"], GOOD);
     assert_eq!(o.status.code(), Some(0));
     let before = std::fs::read(out.path().join("conversations.parquet")).unwrap();
 
@@ -111,9 +89,9 @@ fn a_broken_rubric_exits_5_naming_rule_and_field_and_keeps_old_outputs() {
         1,
     );
     std::fs::write(&rubric, text).unwrap();
-    let o = convqa(
+    let o = convqa_stdin(
         &["score", "-", "--out", path(out.path()), "--rubric", path(&rubric), "--no-models"],
-        Some(GOOD),
+        GOOD,
     );
     assert_eq!(o.status.code(), Some(5));
     let msg = stderr(&o);
@@ -125,7 +103,7 @@ fn a_broken_rubric_exits_5_naming_rule_and_field_and_keeps_old_outputs() {
 fn a_missing_model_exits_6_saying_what_to_do() {
     let out = tempfile::tempdir().unwrap();
     let o =
-        convqa(&["score", "-", "--out", path(out.path()), "--model", "no/such/model"], Some(GOOD));
+        convqa_stdin(&["score", "-", "--out", path(out.path()), "--model", "no/such/model"], GOOD);
     assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("no/such/model: no model folder here")
@@ -143,9 +121,9 @@ fn the_model_stage_fills_sentiment_and_politeness() {
         "Hi! Sorry about that, let me check. Anything else I can help with?",
         "thanks please",
     );
-    let o = convqa(
+    let o = convqa_stdin(
         &["score", "-", "--out", path(out.path()), "-q", "--model", path(&model)],
-        Some(&input),
+        &input,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let turns = read_table(&out.path().join("turns.parquet"));
@@ -172,9 +150,9 @@ fn a_text_repeated_across_conversations_runs_once_and_the_summary_counts_it() {
     let out = tempfile::tempdir().unwrap();
     let model = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-model");
     let input = format!("{GOOD}\n{}\n", GOOD.replace("cli-1", "cli-2"));
-    let o = convqa(
+    let o = convqa_stdin(
         &["score", "-", "--out", path(out.path()), "-q", "--model", path(&model)],
-        Some(&input),
+        &input,
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let summary: serde_json::Value =
@@ -191,7 +169,7 @@ fn a_text_repeated_across_conversations_runs_once_and_the_summary_counts_it() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let o = convqa(&["score", "data/sample"], None);
+    let o = convqa(&["score", "data/sample"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
 }
@@ -200,8 +178,8 @@ fn usage_errors_exit_2() {
 fn a_messages_csv_export_converts_and_scores_and_its_bad_rows_are_rejected_with_reasons() {
     let dir = tempfile::tempdir().unwrap();
     let jsonl = dir.path().join("conv.jsonl");
-    let csv = common::data("adapters/messages.csv");
-    let o = convqa(&["convert", "messages-csv", path(&csv), "--out", path(&jsonl)], None);
+    let csv = crate::common::data("adapters/messages.csv");
+    let o = convqa(&["convert", "messages-csv", path(&csv), "--out", path(&jsonl)]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("converted 4 conversations from messages-csv"), "{}", stderr(&o));
     assert!(stderr(&o).contains("rejected 2"), "{}", stderr(&o));
@@ -221,7 +199,7 @@ fn a_messages_csv_export_converts_and_scores_and_its_bad_rows_are_rejected_with_
     assert!(rejects[1]["reason"].as_str().unwrap().contains("sort the export"));
     // the output is convqa's schema: `score` takes every line
     let out = dir.path().join("out");
-    let o = convqa(&["score", path(&jsonl), "--no-models", "--out", path(&out)], None);
+    let o = convqa(&["score", path(&jsonl), "--no-models", "--out", path(&out)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let conv = read_table(&out.join("conversations.parquet"));
     let ids = strings(&conv, "conversation_id");
@@ -245,10 +223,13 @@ fn convert_without_a_required_column_exits_3_naming_the_accepted_headers() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("x.csv");
     std::fs::write(&csv, "ticket,role,message\nT1,agent,hi\n").unwrap();
-    let o = convqa(
-        &["convert", "messages-csv", path(&csv), "--out", path(&dir.path().join("o.jsonl"))],
-        None,
-    );
+    let o = convqa(&[
+        "convert",
+        "messages-csv",
+        path(&csv),
+        "--out",
+        path(&dir.path().join("o.jsonl")),
+    ]);
     assert_eq!(o.status.code(), Some(3));
     assert!(
         stderr(&o).contains("no conversation_id column") && stderr(&o).contains("ticket_id"),
@@ -263,7 +244,7 @@ fn convert_without_a_required_column_exits_3_naming_the_accepted_headers() {
 #[test]
 fn a_relative_output_folder_commits_flat_incremental_and_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = common::data("sample/en.jsonl");
+    let sample = crate::common::data("sample/en.jsonl");
     for args in [
         vec!["score", path(&sample), "--out", "flat", "--no-models", "-q", "--report"],
         vec!["score", path(&sample), "--out", "nightly", "--no-models", "-q", "--incremental"],
@@ -271,11 +252,7 @@ fn a_relative_output_folder_commits_flat_incremental_and_reports() {
         vec!["report", "nightly"],
         vec!["verify", "nightly"],
     ] {
-        let o = Command::new(env!("CARGO_BIN_EXE_convqa"))
-            .args(&args)
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
+        let o = convqa_command(&args).current_dir(dir.path()).output().unwrap();
         assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
     }
     assert!(dir.path().join("flat/report.html").is_file());

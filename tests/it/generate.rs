@@ -2,14 +2,12 @@
 //! corpus is read without rejects, and the agents' known skill profiles show in
 //! `conversations.parquet` and in the skill-gap report the way the truth file says.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
+use crate::common::*;
 use arrow_array::RecordBatch;
-use common::*;
 use convqa::generate::{GenerateOptions, generate_files, write_corpus};
 
 const SEED: u64 = 20_261_102;
@@ -172,21 +170,20 @@ fn the_binary_writes_the_library_bytes_and_the_same_bytes_every_time() {
     let dir = tempfile::tempdir().unwrap();
     let run = |name: &str| {
         let path = dir.path().join(name);
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_convqa"))
-            .args([
-                "generate",
-                "--conversations",
-                "200",
-                "--seed",
-                "5",
-                "--days",
-                "7",
-                "--quiet",
-                "--out",
-            ])
-            .arg(&path)
-            .status()
-            .unwrap();
+        let status = convqa_command(&[
+            "generate",
+            "--conversations",
+            "200",
+            "--seed",
+            "5",
+            "--days",
+            "7",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&path)
+        .status()
+        .unwrap();
         assert!(status.success());
         std::fs::read(path).unwrap()
     };
@@ -201,20 +198,19 @@ fn the_binary_writes_the_library_bytes_and_the_same_bytes_every_time() {
 
 #[test]
 fn the_binary_rejects_unknown_profiles_with_usage_exit_code() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_convqa"))
-        .args([
-            "generate",
-            "--conversations",
-            "1",
-            "--seed",
-            "1",
-            "--out",
-            "-",
-            "--agents",
-            "good,nice",
-        ])
-        .output()
-        .unwrap();
+    let out = convqa_command(&[
+        "generate",
+        "--conversations",
+        "1",
+        "--seed",
+        "1",
+        "--out",
+        "-",
+        "--agents",
+        "good,nice",
+    ])
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown agent profile \"nice\""));
 }
