@@ -8,7 +8,6 @@
 //! the values are those of the CLI's files. A bad record becomes a [`Reject`] (a row of
 //! [`rejects_batch`], the columns of `rejects.jsonl`); it never fails the call.
 
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
@@ -16,7 +15,7 @@ use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 
 use crate::conversation::{Conversation, Origin};
 use crate::engine::{Engine, StageTimes, score_batch};
-use crate::input::{Reject, RejectReason, parse_line};
+use crate::input::{Reject, RunChecks, parse_line};
 use crate::model::ModelError;
 use crate::output::{conversations_batch, flags_batch, turns_batch};
 use crate::redact::{Redactor, redact_score};
@@ -89,15 +88,14 @@ pub fn output_schemas() -> [SchemaRef; 3] {
 /// or repeats a conversation id already admitted.
 pub struct Admission {
     source: Arc<str>,
-    max_turns: usize,
-    /// conversation id → the line (row) that first had it.
-    seen: HashMap<String, u64>,
+    /// The reader's own checks: the turn limit and one conversation per id.
+    checks: RunChecks,
 }
 
 impl Admission {
     /// `source` names where the records come from in rejects (`file` column).
     pub fn new(source: &str, max_turns: usize) -> Admission {
-        Admission { source: source.into(), max_turns, seen: HashMap::new() }
+        Admission { source: source.into(), checks: RunChecks::new(max_turns) }
     }
 
     /// One record (a JSON object, as one JSONL line) numbered `line` (1-based).
@@ -109,19 +107,12 @@ impl Admission {
             reason,
             raw: raw(),
         })?;
-        let id_raw = || format!("conversation_id {:?}", conv.conversation_id);
-        if conv.turns.len() > self.max_turns {
-            let reason =
-                RejectReason::TooManyTurns { turns: conv.turns.len(), limit: self.max_turns };
-            return Err(Reject { origin, reason, raw: id_raw() });
-        }
-        if let Some(first) = self.seen.get(&conv.conversation_id) {
-            let first_seen = format!("{}:{first}", self.source);
-            let reason = RejectReason::DuplicateId { first_seen };
-            return Err(Reject { origin, reason, raw: id_raw() });
-        }
-        self.seen.insert(conv.conversation_id.clone(), line);
-        Ok(conv)
+        let source = &self.source;
+        self.checks.admit(conv, 0, line, |_| source.to_string()).map_err(|(reason, raw)| Reject {
+            origin,
+            reason,
+            raw,
+        })
     }
 }
 

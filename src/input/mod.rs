@@ -6,6 +6,7 @@
 //! (a repeat is rejected and points at the first).
 
 pub mod adapters;
+mod checks;
 mod lines;
 pub mod messages_csv;
 mod parse;
@@ -15,6 +16,7 @@ pub mod sources;
 use std::io;
 use std::path::PathBuf;
 
+pub use checks::RunChecks;
 pub use lines::{Line, LineReader};
 pub use parse::{RejectReason, parse_line};
 pub use reader::InputReader;

@@ -10,8 +10,7 @@
 //! points at the first), a conversation with too many turns is rejected, and the per-source
 //! counts satisfy `lines - blank_lines = conversations + rejected`.
 
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::{BufRead, Read};
 use std::sync::Arc;
 
@@ -22,8 +21,8 @@ use super::lines::{Line, LineReader};
 use super::messages_csv::CsvReader;
 use super::sources::{self, Meter, Source};
 use super::{
-    DEFAULT_MAX_TURNS, InputError, Record, Reject, RejectReason, SourceStats, parse_line,
-    raw_prefix,
+    DEFAULT_MAX_TURNS, InputError, Record, Reject, RejectReason, RunChecks, SourceStats,
+    parse_line, raw_prefix,
 };
 use crate::conversation::{Conversation, Origin};
 
@@ -82,12 +81,8 @@ pub struct InputReader {
     options: AdapterOptions,
     parallel: bool,
     max_line_bytes: usize,
-    max_turns: usize,
-    /// Every conversation id read so far, as a 128-bit digest, with where it was first read
-    /// (source index, line): 32 bytes an id whatever its length, so a million-conversation night
-    /// keeps a few tens of MB for duplicate detection. Two different ids share a digest with a
-    /// probability of about n² / 2¹²⁹ (1e-27 for a billion ids).
-    seen: HashMap<u128, (u32, u64)>,
+    /// The turn limit and one conversation per id, across every source.
+    checks: RunChecks,
     stats: Vec<SourceStats>,
     bytes_done: u64,
     pending: VecDeque<Pending>,
@@ -105,8 +100,7 @@ impl InputReader {
             options: AdapterOptions::default(),
             parallel: false,
             max_line_bytes,
-            max_turns: DEFAULT_MAX_TURNS,
-            seen: HashMap::new(),
+            checks: RunChecks::new(DEFAULT_MAX_TURNS),
             stats: Vec::new(),
             bytes_done: 0,
             pending: VecDeque::new(),
@@ -117,7 +111,7 @@ impl InputReader {
 
     /// Conversations with more turns than this are rejected (`too_many_turns`).
     pub fn with_max_turns(mut self, max_turns: usize) -> Self {
-        self.max_turns = max_turns;
+        self.checks = RunChecks::new(max_turns);
         self
     }
 
@@ -235,30 +229,12 @@ impl InputReader {
     /// The run-wide checks every conversation passes, whatever its format; counts the record.
     fn admit(&mut self, p: Pending) -> Record {
         let Pending { source, origin, item } = p;
-        let record = match item {
-            Ok(conv) if conv.turns.len() > self.max_turns => Record::Rejected(Reject {
-                origin,
-                reason: RejectReason::TooManyTurns {
-                    turns: conv.turns.len(),
-                    limit: self.max_turns,
-                },
-                raw: format!("conversation_id {:?}", conv.conversation_id),
-            }),
-            Ok(conv) => match self.seen.entry(id_digest(&conv.conversation_id)) {
-                Entry::Occupied(first) => {
-                    let (src, line) = *first.get();
-                    let first_seen = format!("{}:{line}", self.stats[src as usize].path);
-                    Record::Rejected(Reject {
-                        origin,
-                        reason: RejectReason::DuplicateId { first_seen },
-                        raw: format!("conversation_id {:?}", conv.conversation_id),
-                    })
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert((source as u32, origin.line));
-                    Record::Conversation(Box::new(conv))
-                }
-            },
+        let stats = &self.stats;
+        let admitted = item.and_then(|conv| {
+            self.checks.admit(conv, source as u32, origin.line, |s| stats[s as usize].path.clone())
+        });
+        let record = match admitted {
+            Ok(conv) => Record::Conversation(Box::new(conv)),
             Err((reason, raw)) => Record::Rejected(Reject { origin, reason, raw }),
         };
         let stats = &mut self.stats[source];
@@ -532,11 +508,4 @@ fn adapt_unit(format: Format, opts: &AdapterOptions, u: &Unit) -> Result<UnitRes
 fn raw_if_rejected(adapted: &adapters::Adapted, raw: impl FnOnce() -> String) -> String {
     let rejected = adapted.pieces.iter().any(|p| matches!(p, Piece::Rejected(_)));
     if rejected { raw() } else { String::new() }
-}
-
-/// The first 128 bits of the id's SHA-256.
-fn id_digest(id: &str) -> u128 {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(id.as_bytes());
-    u128::from_le_bytes(digest[..16].try_into().expect("SHA-256 has 32 bytes"))
 }
